@@ -1,0 +1,46 @@
+# Every target creates or reuses the virtual environment in $(VENV) first.
+# Pass config overrides through SET, e.g. `make features SET="--set stft.n_fft=1024"`.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CONSTRAINTS := requirements/constraints.txt
+DATA ?= data
+SET ?=
+PYTEST_ARGS ?=
+
+.PHONY: venv test test-slow test-gpu lint bench demo data-embedded clean-venv
+
+venv: $(STAMP)
+
+# Torch and torchaudio come from the constraints file (2.11.0 together); the extras bring the
+# test references (librosa, mdct), matplotlib for plots and the benchmark peers.
+$(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e ".[test,plot,bench]"
+	@touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m "slow and not realdata and not gpu" $(PYTEST_ARGS)
+
+test-gpu: $(STAMP)
+	REQUIRE_GPU=1 $(PY) -m pytest -m "gpu or not gpu" -k "cuda or gpu" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+data-embedded: $(STAMP)
+	$(VENV)/bin/audiofeat make-oneshots $(DATA)/embedded --config pipelines/datasets/embedded.toml $(SET)
+
+# The README's main command. Until the spectrogram GAN lands (issue 7) it stops after the data stage.
+demo: data-embedded
+	@echo "demo: made the embedded dataset in $(DATA)/embedded."
+	@echo "demo: feature extraction and the spectrogram GAN are not implemented yet; the demo stops here."
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Dataset builders: the embedded synthetic one-shots and (later) real-data importers."""

@@ -1,0 +1,285 @@
+"""Audio input and output. The only module that reads, writes or resamples audio.
+
+Files are read with soundfile (WAV, FLAC, OGG/Vorbis, AIFF, and whatever else the bundled
+libsndfile knows), resampled with :func:`torchaudio.functional.resample`, and returned as float32
+tensors of shape ``(channels, samples)``.
+
+Length policy of :func:`fix_length` (used by :func:`load_audio` when ``length`` is given):
+
+- a clip longer than ``length`` is cropped: ``crop="start"`` keeps the first ``length`` samples
+  (the attack of a one-shot), ``"center"`` keeps the middle, ``"random"`` a uniformly drawn window
+  (from ``generator``), ``"end"`` the last samples;
+- a shorter clip is zero-padded: ``pad="end"`` appends silence (the default for one-shots, so the
+  onset stays at sample 0), ``"start"`` prepends it, ``"both"`` splits it, the extra sample at the end.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+from audiofeat._checks import check_choice, check_positive, check_positive_int, check_tensor
+from audiofeat.exceptions import AudioFileError, ParameterError
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "fix_length",
+    "list_audio_files",
+    "load_audio",
+    "peak_normalize",
+    "read_audio",
+    "resample",
+    "save_audio",
+    "to_channels",
+]
+
+#: File name extensions treated as audio when a folder is scanned.
+AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".mp3")
+
+CropPolicy = Literal["start", "center", "end", "random"]
+PadPolicy = Literal["end", "start", "both"]
+
+
+def read_audio(source: str | os.PathLike | BinaryIO, *, name: str | None = None) -> tuple[torch.Tensor, int]:
+    """Reads a whole audio file as it is stored, with checks.
+
+    Args:
+        source: a path, or an open binary file object (for members of zip archives).
+        name: how to name the file in errors; defaults to the path.
+
+    Returns:
+        ``(waveform, sample_rate)``, waveform float32 of shape ``(channels, samples)`` in [-1, 1]
+        for integer formats.
+
+    Raises:
+        AudioFileError: the file is missing, unreadable or not audio, holds zero samples, or holds
+            NaN or Inf samples. The message names the file and the problem.
+    """
+    label = _label(source, name)
+    if isinstance(source, (str, os.PathLike)) and not os.path.isfile(source):
+        raise AudioFileError(label, "no such file")
+    try:
+        data, sample_rate = sf.read(source, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
+        raise AudioFileError(label, f"unreadable or not audio ({error})") from None
+    if data.shape[0] == 0:
+        raise AudioFileError(label, "empty: the file holds zero samples")
+    if not np.isfinite(data).all():
+        bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
+        raise AudioFileError(label, f"non-finite audio: {bad} NaN/Inf sample(s)")
+    return torch.from_numpy(np.ascontiguousarray(data.T)), int(sample_rate)
+
+
+def _label(source: str | os.PathLike | BinaryIO, name: str | None) -> str:
+    if name is not None:
+        return name
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return str(getattr(source, "name", "<stream>"))
+
+
+def resample(waveform: torch.Tensor, *, orig_sample_rate: int, sample_rate: int) -> torch.Tensor:
+    """Resamples ``(..., samples)`` with torchaudio's windowed-sinc resampler (no-op when rates match)."""
+    check_positive_int("orig_sample_rate", orig_sample_rate)
+    check_positive_int("sample_rate", sample_rate)
+    if orig_sample_rate == sample_rate:
+        return waveform
+    return AF.resample(waveform, orig_sample_rate, sample_rate)
+
+
+def to_channels(waveform: torch.Tensor, channels: int | Literal["keep"]) -> torch.Tensor:
+    """Mixes or duplicates ``(channels, samples)`` to the requested channel count.
+
+    ``channels=1`` averages all channels (mono mix); ``channels=2`` duplicates a mono signal and
+    mixes down anything with more than two channels by keeping the first two; ``"keep"`` is a no-op.
+    """
+    if channels == "keep":
+        return waveform
+    check_positive_int("channels", channels)
+    have = waveform.shape[0]
+    if have == channels:
+        return waveform
+    if channels == 1:
+        return waveform.mean(dim=0, keepdim=True)
+    if have == 1:
+        return waveform.expand(channels, -1).clone()
+    if have > channels:
+        return waveform[:channels].clone()
+    raise ParameterError(f"channels={channels} cannot be made from a {have}-channel signal")
+
+
+def fix_length(
+    waveform: torch.Tensor,
+    length: int,
+    *,
+    crop: CropPolicy = "start",
+    pad: PadPolicy = "end",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Crops or zero-pads the last axis to exactly ``length`` samples (policy in the module docstring)."""
+    check_positive_int("length", length)
+    check_choice("crop", crop, ("start", "center", "end", "random"))
+    check_choice("pad", pad, ("end", "start", "both"))
+    have = waveform.shape[-1]
+    if have > length:
+        excess = have - length
+        if crop == "start":
+            offset = 0
+        elif crop == "end":
+            offset = excess
+        elif crop == "center":
+            offset = excess // 2
+        else:
+            offset = int(torch.randint(0, excess + 1, (1,), generator=generator).item())
+        return waveform[..., offset:offset + length]
+    if have < length:
+        missing = length - have
+        before = {"end": 0, "start": missing, "both": missing // 2}[pad]
+        return torch.nn.functional.pad(waveform, (before, missing - before))
+    return waveform
+
+
+def peak_normalize(waveform: torch.Tensor, *, peak: float = 0.999) -> torch.Tensor:
+    """Scales all channels by one gain so that the largest absolute sample equals ``peak``.
+
+    A silent signal (all zeros) is returned unchanged rather than divided by zero.
+    """
+    check_positive("peak", peak)
+    current = waveform.abs().amax()
+    if current == 0:
+        return waveform
+    return waveform * (peak / current)
+
+
+def load_audio(
+    source: str | os.PathLike | BinaryIO,
+    *,
+    sample_rate: int | None = None,
+    channels: int | Literal["keep"] = 1,
+    length: int | None = None,
+    crop: CropPolicy = "start",
+    pad: PadPolicy = "end",
+    normalize: bool = False,
+    min_duration: float = 0.0,
+    generator: torch.Generator | None = None,
+    name: str | None = None,
+) -> tuple[torch.Tensor, int]:
+    """Loads a file and brings it into the requested format.
+
+    The steps run in this order: read (:func:`read_audio`), check ``min_duration``, mix channels
+    (:func:`to_channels`), resample, peak-normalise, fix the length (:func:`fix_length`).
+    Normalising before cropping keeps one gain per file, whatever window is kept.
+
+    Args:
+        source: path or binary file object.
+        sample_rate: target rate in Hz; ``None`` keeps the file's rate.
+        channels: 1 for a mono mix (default), 2 for stereo, ``"keep"`` for the file's channels.
+        length: target length in samples at the target rate; ``None`` keeps the length.
+        crop: how to shorten a long clip (module docstring).
+        pad: where to put the zeros of a short clip (module docstring).
+        normalize: peak-normalise to 0.999 (all channels share one gain).
+        min_duration: files shorter than this many seconds are refused (as "too short").
+        generator: random source for ``crop="random"``.
+        name: how to name the file in errors.
+
+    Returns:
+        ``(waveform, sample_rate)`` with waveform float32 ``(channels, samples)``.
+
+    Raises:
+        AudioFileError: unreadable, empty, non-finite or too-short audio (the message names the file).
+        ParameterError: an invalid argument.
+    """
+    if sample_rate is not None:
+        check_positive_int("sample_rate", sample_rate)
+    if length is not None:
+        check_positive_int("length", length)
+    waveform, file_rate = read_audio(source, name=name)
+    label = _label(source, name)
+    duration = waveform.shape[-1] / file_rate
+    if duration < min_duration:
+        raise AudioFileError(label, f"too short: {duration:.3f} s, the minimum is {min_duration:.3f} s")
+    waveform = to_channels(waveform, channels)
+    target_rate = file_rate if sample_rate is None else sample_rate
+    waveform = resample(waveform, orig_sample_rate=file_rate, sample_rate=target_rate)
+    if normalize:
+        waveform = peak_normalize(waveform)
+    if length is not None:
+        waveform = fix_length(waveform, length, crop=crop, pad=pad, generator=generator)
+    return waveform.contiguous(), target_rate
+
+
+def save_audio(
+    path: str | os.PathLike,
+    waveform: torch.Tensor | np.ndarray,
+    sample_rate: int,
+    *,
+    subtype: str | None = "PCM_16",
+    clip: bool = True,
+) -> Path:
+    """Writes ``(channels, samples)`` (or ``(samples,)``) audio atomically.
+
+    The file is written next to its destination under a temporary name and renamed into place,
+    so a crash never leaves a half-written file at ``path``. The format follows the extension.
+
+    Args:
+        path: destination; parent folders are created.
+        waveform: float audio in [-1, 1].
+        sample_rate: in Hz.
+        subtype: soundfile subtype (``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``, ``None`` for the format's default).
+        clip: clip to [-1, 1] before writing (integer formats wrap around otherwise).
+    """
+    check_positive_int("sample_rate", sample_rate)
+    if isinstance(waveform, torch.Tensor):
+        check_tensor("waveform", waveform)
+        data = waveform.detach().to("cpu", torch.float32).numpy()
+    else:
+        data = np.asarray(waveform, dtype=np.float32)
+    if data.ndim == 1:
+        data = data[None]
+    if data.ndim != 2:
+        raise ParameterError(f"waveform must have shape (channels, samples), got {data.shape}")
+    if not np.isfinite(data).all():
+        raise ParameterError(f"waveform for {os.fspath(path)} holds NaN or Inf samples")
+    if clip:
+        data = np.clip(data, -1.0, 1.0)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        fmt = _format_for(path)
+        sf.write(tmp, data.T, sample_rate, subtype=subtype, format=fmt)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _format_for(path: Path) -> str:
+    formats = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aif": "AIFF", ".aiff": "AIFF"}
+    suffix = path.suffix.lower()
+    if suffix not in formats:
+        raise ParameterError(f"cannot write {path}: extension must be one of {', '.join(sorted(formats))}")
+    return formats[suffix]
+
+
+def list_audio_files(root: str | os.PathLike, extensions: Sequence[str] = AUDIO_EXTENSIONS) -> list[Path]:
+    """All audio files below ``root`` (by extension, case-insensitive), sorted, hidden files skipped."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ParameterError(f"input folder {root} does not exist or is not a folder")
+    wanted = {e.lower() for e in extensions}
+    return sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in wanted
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )

@@ -1,0 +1,35 @@
+"""Shared fixtures: a seeded numpy generator, a torch generator and a cpu/cuda device parameter."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+
+def _devices() -> list:
+    cuda = pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(
+            not torch.cuda.is_available() and os.environ.get("REQUIRE_GPU") != "1",
+            reason="CUDA is not available (set REQUIRE_GPU=1 to make this a failure)",
+        ),
+    )
+    return ["cpu", cuda]
+
+
+@pytest.fixture(params=_devices())
+def device(request) -> torch.device:
+    """Runs a test on CPU and on CUDA; CUDA is skipped without a GPU unless REQUIRE_GPU=1."""
+    return torch.device(request.param)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261121)
+
+
+@pytest.fixture
+def generator() -> torch.Generator:
+    return torch.Generator().manual_seed(20261121)
