@@ -1,0 +1,333 @@
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from audiofeat.cache import build_cache, describe_cache, merge_caches, open_cache, parse_shard
+from audiofeat.cli import main
+from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
+from audiofeat.exceptions import ParameterError
+from audiofeat.features import AudioSettings, FeatureConfig, MdctSettings
+
+SUBCLASSES = ("drums/kick", "drums/snare", "bass/sub", "fx/zap")
+CONFIG = FeatureConfig(features=("mdct", "threshold"),
+                       audio=AudioSettings(sample_rate=16000, length=2048, min_duration=0.01),
+                       mdct=MdctSettings(n_bins=64))
+
+
+@pytest.fixture
+def dataset(tmp_path) -> Path:
+    root = tmp_path / "data"
+    write_oneshots(root, OneShotsConfig(per_subclass=3, duration=0.2, subclasses=SUBCLASSES))
+    return root
+
+
+def _features_by_source(path: Path, feature: str = "mdct") -> dict[str, np.ndarray]:
+    cache = open_cache(path, [feature])
+    return {meta["source"]: x.numpy() for x, _, meta in (cache[i] for i in range(len(cache)))}
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_build_read_and_describe(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+    report = build_cache(dataset, out, CONFIG)
+    assert report.status == "built" and report.examples == 12 and report.sources == 12 and report.skipped == []
+    cache = open_cache(out)
+    assert len(cache) == 12
+    assert cache.features == ("mdct", "threshold") and cache.shape == (2, 64, 33)
+    x, c, meta = cache[5]
+    assert x.shape == (2, 64, 33) and x.dtype == torch.float32
+    assert cache.vocabulary.subclasses == tuple(sorted(SUBCLASSES))
+    assert c.shape == (cache.vocabulary.c_dim,) and c.sum() == 2
+    assert cache.vocabulary.decode(meta["subclass_index"]) == meta["label"]
+    assert meta["source"].startswith(meta["label"] + "/")
+    # the stored features are those of the file
+    from audiofeat.features import FeatureExtractor
+
+    expected, _ = FeatureExtractor(CONFIG)(dataset / meta["source"])
+    np.testing.assert_array_equal(x[:1].numpy(), expected["mdct"][0])
+    with h5py.File(out, "r") as f:
+        assert json.loads(f.attrs["config"])["mdct"]["n_bins"] == 64
+        assert f.attrs["schema_version"] == 1 and len(f.attrs["config_hash"]) == 40
+        assert f["features/mdct"].chunks == (1, 1, 64, 33)
+        names = [n.decode() for n in f["sources/name"][()]]
+        hashes = [h.decode() for h in f["sources/sha256"][()]]
+        assert hashes[0] == hashlib.sha256((dataset / names[0]).read_bytes()).hexdigest()
+        mean = f["stats/mdct/mean"][()]
+        assert mean.shape == (1, 64)
+        all_mdct = f["features/mdct"][()]
+        np.testing.assert_allclose(mean, all_mdct.mean(axis=(0, 3)), atol=1e-7)
+        np.testing.assert_allclose(f["stats/mdct/std"][()], all_mdct.std(axis=(0, 3)), rtol=1e-4, atol=1e-9)
+    stats = cache.stats("threshold")
+    assert set(stats) == {"mean", "std", "min", "max"} and stats["min"].min() > 0
+    text = describe_cache(out)
+    assert "12 examples from 12 source files" in text and "drums/kick" in text and "0 input(s) skipped" in text
+
+
+def test_bad_files_are_skipped_with_reasons(dataset, tmp_path):
+    bad = dataset / "drums" / "kick"
+    (bad / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 20)
+    (bad / "empty.wav").write_bytes(b"")
+    (bad / "notes.flac").write_text("not audio at all")
+    nan = np.zeros(800, dtype=np.float32)
+    nan[3] = np.nan
+    sf.write(bad / "nan.wav", nan, 16000, subtype="FLOAT")
+    sf.write(bad / "short.wav", np.zeros(16, dtype=np.float32), 16000)
+    (dataset / "top-level.wav").write_bytes(b"")
+    report = build_cache(dataset, tmp_path / "c.h5", CONFIG)
+    reasons = dict(report.skipped)
+    assert report.examples == 12
+    assert "unreadable" in reasons["drums/kick/corrupt.wav"]
+    assert "unreadable" in reasons["drums/kick/empty.wav"] or "empty" in reasons["drums/kick/empty.wav"]
+    assert "unreadable" in reasons["drums/kick/notes.flac"]
+    assert "non-finite" in reasons["drums/kick/nan.wav"]
+    assert "too short" in reasons["drums/kick/short.wav"]
+    assert "no label" in reasons["top-level.wav"]
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        stored = dict(zip([n.decode() for n in f["skipped/name"][()]], [r.decode() for r in f["skipped/reason"][()]]))
+    assert stored == reasons
+
+
+def test_rerun_is_a_noop_and_config_changes_are_refused(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+    build_cache(dataset, out, CONFIG)
+    mtime = out.stat().st_mtime_ns
+    again = build_cache(dataset, out, CONFIG)
+    assert again.status == "up to date" and again.examples == 12 and out.stat().st_mtime_ns == mtime
+    other = FeatureConfig(features=("mdct",), audio=CONFIG.audio, mdct=CONFIG.mdct)
+    with pytest.raises(ParameterError, match="another config.*--overwrite"):
+        build_cache(dataset, out, other)
+    assert out.stat().st_mtime_ns == mtime  # untouched
+    (dataset / "drums" / "kick" / "kick_0000.wav").unlink()
+    with pytest.raises(ParameterError, match="other input files"):
+        build_cache(dataset, out, CONFIG)
+    report = build_cache(dataset, out, other, overwrite=True)
+    assert report.examples == 11 and open_cache(out).features == ("mdct",)
+
+
+def test_failed_overwrite_keeps_the_old_cache(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+    build_cache(dataset, out, CONFIG)
+    before = out.read_bytes()
+    too_long = FeatureConfig(features=("mdct",), audio=AudioSettings(mode="windows", length=10**6))
+    with pytest.raises(ParameterError, match="every input was skipped"):
+        build_cache(dataset, out, too_long, overwrite=True)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("c.h5")) == ["c.h5", "c.h5.parts"]
+
+
+def test_interrupted_build_resumes_without_recomputing(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+
+    def stop_after_five(done, total):
+        if done == 5:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        build_cache(dataset, out, CONFIG, progress=stop_after_five)
+    assert not out.exists() and len(list((tmp_path / "c.h5.parts").glob("*.npz"))) == 5
+    with pytest.raises(ParameterError, match="interrupted build.*--resume"):
+        build_cache(dataset, out, CONFIG)
+    report = build_cache(dataset, out, CONFIG, resume=True)
+    assert report.computed == 7 and report.examples == 12
+    assert not (tmp_path / "c.h5.parts").exists()
+    clean = tmp_path / "clean.h5"
+    build_cache(dataset, clean, CONFIG)
+    resumed, reference = _features_by_source(out), _features_by_source(clean)
+    assert resumed.keys() == reference.keys()
+    for name in reference:
+        np.testing.assert_array_equal(resumed[name], reference[name])
+
+
+def test_resume_with_another_config_is_refused(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+
+    def stop(done, total):
+        if done == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        build_cache(dataset, out, CONFIG, progress=stop)
+    other = FeatureConfig(features=("mdct",), audio=CONFIG.audio, mdct=CONFIG.mdct)
+    with pytest.raises(ParameterError, match="interrupted build.*another config"):
+        build_cache(dataset, out, other, resume=True)
+    assert build_cache(dataset, out, other, overwrite=True).computed == 12
+
+
+def _run_cli(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "audiofeat.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_parts(parts: Path, count: int, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while len(list(parts.glob("*.npz"))) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "extraction did not start in time"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_extraction_leaves_no_corrupt_output_and_resumes(tmp_path, sig):
+    root = tmp_path / "data"
+    write_oneshots(root, OneShotsConfig(per_subclass=40, duration=0.2, subclasses=SUBCLASSES))
+    config = tmp_path / "f.toml"
+    config.write_text('features = ["mdct", "threshold"]\n[audio]\nlength = 2048\n[mdct]\nn_bins = 64\n')
+    out = tmp_path / "c.h5"
+    process = _run_cli("extract", str(root), str(out), "--config", str(config))
+    _wait_for_parts(tmp_path / "c.h5.parts", 10, process)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    if sig == signal.SIGINT:
+        assert process.returncode == 130 and "--resume" in stderr
+    assert not out.exists()
+    assert not list(tmp_path.glob("c.h5.tmp*"))
+    parts = sorted((tmp_path / "c.h5.parts").glob("*.npz"))
+    for part in parts:  # every finished part is complete (a half-written one would be *.partial)
+        with np.load(part) as data:
+            assert "record" in data and data["feature_mdct"].shape == (1, 1, 64, 33)
+    done = len(parts)
+    assert 10 <= done < 160
+    resumed = _run_cli("extract", str(root), str(out), "--config", str(config), "--resume")
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert f"160 examples from 160 files ({160 - done} computed now)" in stdout
+    cache = open_cache(out)
+    assert len(cache) == 160 and len(set(cache.source_names)) == 160
+    reference = FeatureConfig(features=("mdct", "threshold"), audio=AudioSettings(length=2048),
+                              mdct=MdctSettings(n_bins=64))
+    from audiofeat.features import FeatureExtractor
+
+    x, _, meta = cache[123]
+    expected, _ = FeatureExtractor(reference)(root / meta["source"])
+    # another process may use another FFT thread split: equal to float32 rounding
+    np.testing.assert_allclose(x.numpy(), np.concatenate([expected["mdct"][0], expected["threshold"][0]]),
+                               rtol=1e-4, atol=1e-7)
+
+
+def test_shards_merge_into_virtual_dataset(dataset, tmp_path):
+    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+    for i, path in enumerate(shards):
+        build_cache(dataset, path, CONFIG, shard=(i, 3))
+    with pytest.raises(ParameterError, match="cover"):
+        merge_caches(tmp_path / "bad.h5", shards[:2])
+    merged = merge_caches(tmp_path / "all.h5", list(reversed(shards)))
+    with h5py.File(merged, "r") as f:
+        assert f["features/mdct"].is_virtual
+        assert f.attrs["n_examples"] == 12
+    full = tmp_path / "full.h5"
+    build_cache(dataset, full, CONFIG)
+    a, b = _features_by_source(merged, "threshold"), _features_by_source(full, "threshold")
+    assert a.keys() == b.keys()
+    for name in b:
+        np.testing.assert_array_equal(a[name], b[name])
+    for key in ("mean", "std", "min", "max"):
+        np.testing.assert_allclose(open_cache(merged).stats("mdct")[key], open_cache(full).stats("mdct")[key],
+                                   rtol=1e-9, atol=1e-12)
+    cache = open_cache(merged)
+    labels = {cache[i][2]["source"]: cache[i][2]["label"] for i in range(len(cache))}
+    assert all(name.startswith(label) for name, label in labels.items())
+    with pytest.raises(ParameterError, match="exists"):
+        merge_caches(merged, shards)
+
+
+def test_parse_shard():
+    assert parse_shard("1/4") == (1, 4)
+    for bad in ("4/4", "x", "1-4", "-1/2"):
+        with pytest.raises(ParameterError, match="shard"):
+            parse_shard(bad)
+
+
+def test_dataloader_with_workers_reads_every_example_once(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+    build_cache(dataset, out, CONFIG)
+    cache = open_cache(out, ["threshold"])
+    loader = torch.utils.data.DataLoader(cache, batch_size=4, num_workers=2, shuffle=True,
+                                         generator=torch.Generator().manual_seed(0))
+    seen = {}
+    for x, c, meta in loader:
+        assert x.shape == (4, 1, 64, 33) and c.shape == (4, cache.vocabulary.c_dim)
+        for i, index in enumerate(meta["index"].tolist()):
+            seen[index] = x[i]
+    assert sorted(seen) == list(range(12))
+    for index, x in seen.items():
+        assert torch.equal(x, cache[index][0])
+
+
+def test_manifest_input_keeps_metadata(tmp_path, dataset):
+    manifest = tmp_path / "manifest.csv"
+    files = sorted(dataset.rglob("*.wav"))[:4]
+    with open(manifest, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "label", "licence"])
+        for i, path in enumerate(files):
+            writer.writerow([os.path.relpath(path, tmp_path), f"perc/type{i % 2}/deep", "CC0"])
+    report = build_cache(manifest, tmp_path / "m.h5", CONFIG)
+    assert report.examples == 4
+    cache = open_cache(tmp_path / "m.h5")
+    assert cache.vocabulary.classes == ("perc",) and cache.vocabulary.subclasses == ("perc/type0", "perc/type1")
+    assert cache[0][2]["label"] == "perc/type0/deep"
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        assert json.loads(f["sources/meta"][0]) == {"licence": "CC0"}
+    broken = tmp_path / "broken.csv"
+    broken.write_text("file,label\na.wav,x/y\n")
+    with pytest.raises(ParameterError, match="missing column.*path"):
+        build_cache(broken, tmp_path / "b.h5", CONFIG)
+
+
+def test_windows_mode_cuts_long_files(tmp_path):
+    root = tmp_path / "music" / "album"
+    root.mkdir(parents=True)
+    t = np.arange(16000 * 3) / 16000
+    sf.write(root / "song.flac", np.stack([np.sin(2 * np.pi * 220 * t), np.sin(2 * np.pi * 330 * t)], 1) * 0.5, 16000)
+    sf.write(root / "tiny.flac", np.zeros((4000, 2)), 16000)
+    config = FeatureConfig(features=("mdct",), mdct=MdctSettings(n_bins=128),
+                           audio=AudioSettings(channels=2, mode="windows", length=16384, hop=8192))
+    report = build_cache(tmp_path / "music", tmp_path / "w.h5", config)
+    assert report.examples == 4  # windows at 0, 8192, 16384, 24576 of 48000 samples
+    assert "too short" in dict(report.skipped)["album/tiny.flac"]
+    cache = open_cache(tmp_path / "w.h5")
+    assert [cache[i][2]["offset"] for i in range(4)] == [0, 8192, 16384, 24576]
+    assert cache[0][0].shape == (2, 128, 129)
+
+
+def test_cli_extract_info_merge(dataset, tmp_path):
+    config = tmp_path / "f.toml"
+    config.write_text('features = ["mdct"]\n[audio]\nlength = 2048\n[mdct]\nn_bins = 64\n')
+    runner = CliRunner()
+    out = tmp_path / "c.h5"
+    result = runner.invoke(main, ["extract", str(dataset), str(out), "--config", str(config), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "12 examples from 12 files" in result.output
+    again = runner.invoke(main, ["extract", str(dataset), str(out), "--config", str(config)])
+    assert again.exit_code == 0 and "up to date" in again.output
+    clash = runner.invoke(main, ["extract", str(dataset), str(out), "--config", str(config), "--set", "mdct.n_bins=32"])
+    assert clash.exit_code == 2 and "another config" in clash.output
+    typo = runner.invoke(main, ["extract", str(dataset), str(out), "--config", str(config), "--set", "mdct.bins=3"])
+    assert typo.exit_code == 2 and "allowed keys: n_bins, norm, window" in typo.output
+    info = runner.invoke(main, ["info", str(out)])
+    assert info.exit_code == 0 and "feature mdct: shape (1, 64, 33)" in info.output
+    for i in range(2):
+        shard = runner.invoke(main, ["extract", str(dataset), str(tmp_path / f"s{i}.h5"), "--config", str(config),
+                                     "--shard", f"{i}/2"])
+        assert shard.exit_code == 0, shard.output
+    merged = runner.invoke(main, ["merge", str(tmp_path / "m.h5"), str(tmp_path / "s0.h5"), str(tmp_path / "s1.h5")])
+    assert merged.exit_code == 0 and len(open_cache(tmp_path / "m.h5")) == 12
