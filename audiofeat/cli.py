@@ -57,6 +57,87 @@ def make_oneshots(ctx: click.Context, out_dir: Path, config_path: Path | None, o
     click.echo(json.dumps(counts))
 
 
+@main.group("data")
+def data() -> None:
+    """Real datasets from Debian packages (downloaded with apt-get, unpacked with dpkg -x; no root).
+
+    Each command is idempotent: packages already unpacked in OUT_DIR are reused, nothing is
+    downloaded twice, and the manifest is rewritten. Sources and licences: docs/data.md.
+    """
+
+
+def _echo_package(package) -> None:
+    if package.action == "present":
+        done = "already present"
+    elif package.action == "unpacked":
+        done = f"unpacked from {package.deb.name}"
+    else:
+        done = f"downloaded {package.deb.name} ({package.deb.stat().st_size / 1e6:.1f} MB), unpacked"
+    click.echo(f"{package.name} {package.version}: {done}")
+
+
+@data.command("oneshots")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def data_oneshots(ctx: click.Context, out_dir: Path) -> None:
+    """Real labelled one-shots (hydrogen kits, sonic-pi, LMMS) into OUT_DIR/manifest.csv.
+
+    Labels come from the keyword table of audiofeat.datasets.debian; files no rule labels are
+    listed in OUT_DIR/unclassified.csv.
+
+    \b
+    Example:
+      audiofeat data oneshots data/oneshots
+    """
+    import time
+    from collections import Counter
+
+    from audiofeat.datasets.debian import prepare_oneshots
+
+    start = time.perf_counter()
+    try:
+        result = prepare_oneshots(out_dir, on_package=_echo_package)
+    except AudiofeatError as error:
+        ctx.fail(str(error))
+    counts = result.counts()
+    classes: Counter[str] = Counter()
+    for label, count in counts.items():
+        classes[label.split("/")[0]] += count
+        click.echo(f"  {label:24} {count:5d}")
+    click.echo("per class: " + ", ".join(f"{name} {count}" for name, count in sorted(classes.items())))
+    click.echo(f"{len(result.rows)} files, {len(counts)} labels -> {result.manifest}")
+    click.echo(f"{len(result.unclassified)} files unclassified or left out on purpose "
+               f"-> {result.unclassified_csv}")
+    click.echo(f"done in {time.perf_counter() - start:.1f} s")
+
+
+@data.command("music")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def data_music(ctx: click.Context, out_dir: Path) -> None:
+    """Real stereo music (Debian game soundtracks) into OUT_DIR/manifest.csv, label music/<package>.
+
+    \b
+    Example:
+      audiofeat data music data/music
+    """
+    import time
+
+    from audiofeat.datasets.debian import prepare_music
+
+    start = time.perf_counter()
+    try:
+        result = prepare_music(out_dir, on_package=_echo_package)
+    except AudiofeatError as error:
+        ctx.fail(str(error))
+    seconds = result.seconds()
+    for label, total in seconds.items():
+        tracks = sum(row["label"] == label for row in result.rows)
+        click.echo(f"  {label:34} {tracks:4d} tracks {total / 3600:6.2f} h")
+    click.echo(f"{len(result.rows)} tracks, {sum(seconds.values()) / 3600:.2f} hours -> {result.manifest}")
+    click.echo(f"done in {time.perf_counter() - start:.1f} s")
+
+
 @main.command("extract")
 @click.argument("input_path", type=click.Path(exists=True, path_type=Path))
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
@@ -144,6 +225,88 @@ def info(ctx: click.Context, cache: Path) -> None:
         click.echo(describe_cache(cache))
     except AudiofeatError as error:
         ctx.fail(str(error))
+
+
+@main.command("psycho-report")
+@click.argument("audio", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sample-rate", default=22016, type=click.IntRange(min=1),
+              help="Analysis rate in Hz (MP3net's).")
+@click.option("--n-bins", default=128, type=click.IntRange(min=2), help="MDCT bins per frame.")
+@click.option("--n-bark-bands", default=24, type=click.IntRange(min=1), help="Bark bands of the model.")
+@click.option("--channels", default="2", type=click.Choice(["keep", "1", "2"]),
+              help="Channels analysed: stereo (mono files duplicated), a mono mix, or as stored.")
+@click.option("--spreading-grid", default="mp3net", type=click.Choice(["mp3net", "centered"]),
+              help="MP3net's offset spreading grid or the centred one.")
+@click.option("--seed", default=0, type=int, help="Seed of the noise draw used for the SNR.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def psycho_report(ctx: click.Context, audio: tuple[Path, ...], sample_rate: int, n_bins: int,
+                  n_bark_bands: int, channels: str, spreading_grid: str, seed: int, as_json: bool) -> dict:
+    """Compression figures of MP3net's psychoacoustic model on AUDIO files.
+
+    Each file is resampled, peak-normalised and MDCT-transformed as MP3net does. Printed per file and
+    in total: the fraction of MDCT coefficients below the masking threshold, the perceptual entropy
+    in kbit/s, its ratio to 16-bit PCM, the SNR of MP3net's added noise (std T/6) and the mean
+    tonality. Returns the figures as a dict (with --json, also printed as JSON).
+
+    \b
+    Example:
+      audiofeat psycho-report song.ogg other.flac
+      audiofeat psycho-report --json --channels 1 *.wav
+    """
+    import torch
+
+    from audiofeat.psychoreport import combine_reports, file_report, format_reports
+
+    generator = torch.Generator().manual_seed(seed)
+    try:
+        layout = "keep" if channels == "keep" else int(channels)
+        reports = [file_report(path, sample_rate=sample_rate, channels=layout, generator=generator, n_bins=n_bins,
+                               n_bark_bands=n_bark_bands, spreading_grid=spreading_grid) for path in audio]
+        total = combine_reports(reports)
+    except AudiofeatError as error:
+        ctx.fail(str(error))
+    result = {"files": [r.as_dict() for r in reports], "total": total.as_dict()}
+    click.echo(json.dumps(result, indent=2) if as_json else format_reports(reports, total))
+    return result
+
+
+@main.command("plot")
+@click.argument("audio", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PNG file to write.")
+@click.option("--sample-rate", default=22016, type=click.IntRange(min=1), help="Analysis rate in Hz (MP3net's).")
+@click.option("--n-bins", default=128, type=click.IntRange(min=2), help="MDCT bins per frame (even).")
+@click.option("--n-fft", default=1024, type=click.IntRange(min=2), help="STFT size (Hann window, hop n_fft/4).")
+@click.option("--window", default="vorbis", type=click.Choice(["vorbis", "sine", "kbd"]), help="MDCT window.")
+@click.pass_context
+def plot(ctx: click.Context, audio: Path, out: Path, sample_rate: int, n_bins: int, n_fft: int,
+         window: str) -> None:
+    """Draw the MDCT amplitudes, the MDCT spectrogram (dB) and the log STFT of AUDIO into a PNG.
+
+    The file is mixed to mono and resampled to --sample-rate. Needs matplotlib (pip install .[plot]).
+
+    \b
+    Example:
+      audiofeat plot song.wav --out song.png
+      audiofeat plot clip.flac --out clip.png --sample-rate 16000 --n-bins 256 --n-fft 2048
+    """
+    try:
+        import matplotlib  # noqa: F401  (the optional `plot` extra)
+    except ImportError:
+        ctx.fail("audiofeat plot needs matplotlib: pip install .[plot]")
+    from audiofeat.io import load_audio
+    from audiofeat.plotting import mdct_stft_figure
+
+    try:
+        waveform, rate = load_audio(audio, sample_rate=sample_rate, channels=1)
+        figure = mdct_stft_figure(waveform[0], sample_rate=rate, n_bins=n_bins, n_fft=n_fft, window=window,
+                                  title=f"{audio.name}: mono, {rate} Hz")
+    except AudiofeatError as error:
+        ctx.fail(str(error))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, format="png", dpi=110)
+    click.echo(f"wrote {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

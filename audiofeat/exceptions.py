@@ -16,6 +16,13 @@ class ConfigError(AudiofeatError, ValueError):
     """A configuration file or override is invalid; the message names the key and the file."""
 
 
+class DataSourceError(AudiofeatError, RuntimeError):
+    """External data (a Debian package, an archive, a wheel) cannot be fetched or read.
+
+    The message names the source and says how to fix the problem.
+    """
+
+
 class AudioFileError(AudiofeatError, ValueError):
     """An audio file cannot be used; the message names the file and the problem.
 

@@ -64,17 +64,38 @@ class AudioSettings:
 
 @dataclass(frozen=True)
 class StftSettings:
-    """STFT geometry for ``log_mag``, ``if`` and ``mel``."""
+    """STFT geometry for ``log_mag``, ``if`` and ``mel`` (:class:`audiofeat.functional.StftLayout`).
+
+    The defaults are GANSynth's low-resolution layout for one-second clips: 16,384 samples give
+    64 frames of 512 bins (DC dropped, all padding in front). ``win_length = 0`` means ``n_fft`` and
+    ``n_frames = 0`` means ``ceil(length / hop_length)``.
+    """
 
     n_fft: int = 1024
     hop_length: int = 256
+    win_length: int = 0
+    padding: Literal["center", "front", "end", "none"] = "front"
+    pad_mode: Literal["constant", "reflect"] = "constant"
+    n_frames: int = 0
+    drop_bin: Literal["none", "dc", "nyquist"] = "dc"
+    eps: float = 1e-6
+
+    def layout(self):
+        from audiofeat.functional.spectral import StftLayout
+
+        return StftLayout(n_fft=self.n_fft, hop_length=self.hop_length, win_length=self.win_length or None,
+                          padding=self.padding, pad_mode=self.pad_mode, n_frames=self.n_frames or None,
+                          drop_bin=self.drop_bin)
 
 
 @dataclass(frozen=True)
 class MelSettings:
+    """Log-mel: ``log(mel @ |X|^power + eps)`` with an HTK-style triangular filterbank."""
+
     n_mels: int = 128
     f_min: float = 0.0
     f_max: float = 0.0  # 0 means the Nyquist frequency
+    power: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +147,7 @@ class FeatureExtractor:
 
     def __init__(self, config: FeatureConfig):
         self.config = config
+        self._fbank: torch.Tensor | None = None
 
     def __call__(self, source, *, name: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         from audiofeat.io import load_audio
@@ -172,4 +194,22 @@ class FeatureExtractor:
         return {name: out[name].float().contiguous() for name in cfg.features}
 
     def _spectral(self, waveform: torch.Tensor, wanted: set[str]) -> dict[str, torch.Tensor]:
-        raise ParameterError("spectral features are not wired yet")
+        from audiofeat.functional.spectral import instantaneous_frequency, log_mel, log_magnitude, stft
+
+        cfg = self.config
+        layout = cfg.stft.layout()
+        spec = stft(waveform, **layout.as_kwargs())
+        out = {}
+        if "log_mag" in wanted:
+            out["log_mag"] = log_magnitude(spec, eps=cfg.stft.eps)
+        if "if" in wanted:
+            out["if"] = instantaneous_frequency(spec)
+        if "mel" in wanted:
+            if self._fbank is None:
+                from audiofeat.functional.spectral import mel_filterbank
+
+                self._fbank = mel_filterbank(sample_rate=cfg.audio.sample_rate, n_fft=layout.n_fft,
+                                             n_mels=cfg.mel.n_mels, f_min=cfg.mel.f_min,
+                                             f_max=cfg.mel.f_max or None, drop_bin=layout.drop_bin)
+            out["mel"] = log_mel(spec, fbank=self._fbank.to(spec.real.dtype), power=cfg.mel.power, eps=cfg.stft.eps)
+        return out

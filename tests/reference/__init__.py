@@ -1,0 +1,1 @@
+"""Independent reference implementations (third-party packages made importable) for tests and benchmarks."""
