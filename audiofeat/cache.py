@@ -525,7 +525,8 @@ class FeatureCache(Dataset):
         if int(attrs.get("schema_version", -1)) != SCHEMA_VERSION:
             raise ParameterError(f"{self.path} has schema version {attrs.get('schema_version')}, "
                                  f"this audiofeat reads {SCHEMA_VERSION}")
-        self.features = tuple(features) if features else (available[0],) if len(available) == 1 else tuple(available)
+        self.available = tuple(available)
+        self.features = tuple(features) if features else self.available
         missing = [k for k in self.features if k not in available]
         if missing:
             raise ParameterError(f"{self.path} has no feature(s) {missing}; it has {available}")

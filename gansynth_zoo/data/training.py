@@ -6,14 +6,24 @@ and a resumed run draws exactly the batches the uninterrupted run would have dra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from audiofeat.exceptions import ConfigError
 
-__all__ = ["TrainingData", "load_training_data"]
+__all__ = ["Batch", "TrainingData", "load_training_data"]
+
+
+class Batch(NamedTuple):
+    """A training batch: ``x`` as the models see it, conditioning ``c``, label indices and the
+    optional auxiliary tensor (MP3Net: the masking threshold of ``x``)."""
+
+    x: torch.Tensor
+    c: torch.Tensor
+    labels: torch.Tensor
+    aux: torch.Tensor | None
 
 
 @dataclass
@@ -24,6 +34,7 @@ class TrainingData:
         c: ``(N, c_dim)`` float32 conditioning vectors.
         label_names: the name of each label index.
         info: a JSON-able description stored in checkpoints (source, shape, vocabulary, feature params).
+        aux: optional ``(N, ...)`` tensor drawn with ``x`` (MP3Net's precomputed thresholds).
     """
 
     x: torch.Tensor
@@ -31,6 +42,7 @@ class TrainingData:
     c: torch.Tensor
     label_names: tuple[str, ...]
     info: dict[str, Any] = field(default_factory=dict)
+    aux: torch.Tensor | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -43,10 +55,15 @@ class TrainingData:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A batch ``(x, c, labels)`` drawn with replacement."""
+    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
+        """A batch drawn with replacement."""
         index = torch.randint(len(self), (batch_size,), generator=generator)
-        return self.x[index], self.c[index], self.labels[index]
+        return Batch(self.x[index], self.c[index], self.labels[index], None if self.aux is None else self.aux[index])
+
+    def subset(self, count: int) -> TrainingData:
+        """The first ``count`` examples."""
+        return TrainingData(self.x[:count], self.labels[:count], self.c[:count], self.label_names, self.info,
+                            None if self.aux is None else self.aux[:count])
 
     def conditioning(self, labels: torch.Tensor) -> torch.Tensor:
         """Conditioning vectors for label indices (the ``c`` of any example with that label)."""
@@ -63,13 +80,14 @@ def _one_hot_digits(images: np.ndarray, labels: np.ndarray, source: str) -> Trai
 
 
 def load_training_data(source: str, *, split: str = "train", limit: int = 0, path: str = "",
-                       features: tuple[str, ...] = ()) -> TrainingData:
+                       features: tuple[str, ...] = (), normalization: str = "gansynth", frames: int = 0) -> TrainingData:
     """Loads a training set (see :class:`gansynth_zoo.config.DataConfig`).
 
     Args:
         source: ``"mnist"``, ``"digits"`` or ``"cache"``.
         split: ``"train"`` or ``"test"`` (digit sources; a cache holds one split).
         limit: keep the first ``limit`` examples (0: all).
+        path, features, normalization, frames: cache source only (:func:`gansynth_zoo.data.audio.load_cache_data`).
     """
     if source == "mnist":
         from gansynth_zoo.data.mnist import load_mnist
@@ -85,9 +103,9 @@ def load_training_data(source: str, *, split: str = "train", limit: int = 0, pat
         part = slice(0, cut) if split == "train" else slice(cut, None)
         data = _one_hot_digits(images[part], digits.target[part], "sklearn-digits")
     elif source == "cache":
-        raise ConfigError("data.source = 'cache' needs the spectrogram representation (gansynth_zoo.data.audio)")
+        from gansynth_zoo.data.audio import load_cache_data
+
+        data = load_cache_data(path, features=features, normalization=normalization, frames=frames)
     else:
         raise ConfigError(f"unknown data.source {source!r}; use mnist, digits or cache")
-    if limit:
-        data = TrainingData(data.x[:limit], data.labels[:limit], data.c[:limit], data.label_names, data.info)
-    return data
+    return data.subset(limit) if limit else data

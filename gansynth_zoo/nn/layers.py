@@ -3,6 +3,7 @@ equalised-learning-rate convolutions (Karras et al. 2018)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -78,3 +79,49 @@ class EqualizedLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight * self.scale, self.bias)
+
+
+__all__ += ["LabelEmbedding", "embed_labels"]
+
+
+def embed_labels(c: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Maps label vectors ``c`` ``(batch, c_dim)`` to ``c @ weight`` ``(batch, embed_dim)``.
+
+    With ``weight`` ``(c_dim, embed_dim)``, a one-hot ``c`` selects one row (an ``nn.Embedding``
+    lookup) and a multi-hot ``c`` sums the selected rows.
+    """
+    return torch.matmul(c.to(weight.dtype), weight)
+
+
+class LabelEmbedding(nn.Module):
+    """Bias-free learned embedding of label vectors (:func:`embed_labels`), rows drawn from N(0, 1)
+    like ``nn.Embedding``.
+
+    When ``c`` is the concatenation of a class one-hot and a subclass one-hot, the output is exactly
+    the sum of a class embedding and a subclass embedding.
+
+    Shape:
+        ``(batch, c_dim)`` -> ``(batch, embed_dim)``.
+    """
+
+    def __init__(self, c_dim: int, embed_dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(c_dim, embed_dim))
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        return embed_labels(c, self.weight)
+
+
+__all__ += ["assert_shape"]
+
+
+def assert_shape(tensor: torch.Tensor, shape: Sequence[int | None]) -> None:
+    """Checks ``tensor.shape`` against ``shape``, where ``None`` matches any size (StyleGAN's
+    ``misc.assert_shape``); used at the block edges of the models.
+
+    Raises:
+        AssertionError: the number of dimensions or a size differs; the message gives both shapes.
+    """
+    if tensor.dim() != len(shape) or any(want is not None and have != want for have, want in zip(tensor.shape, shape)):
+        expected = ", ".join("*" if want is None else str(want) for want in shape)
+        raise AssertionError(f"expected shape ({expected}), got {tuple(tensor.shape)}")

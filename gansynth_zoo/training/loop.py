@@ -16,16 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from audiofeat.config import config_to_dict
 from gansynth_zoo import losses
 from gansynth_zoo.config import RunConfig
-from gansynth_zoo.data.training import TrainingData
+from gansynth_zoo.data.training import Batch, TrainingData
 from gansynth_zoo.training.checkpoint import FORMAT_VERSION, list_checkpoints, save_atomic
 from gansynth_zoo.training.ema import update_ema
 
-__all__ = ["TrainState", "Trainer", "TrainingDiverged"]
+__all__ = ["CriticTransform", "TrainState", "Trainer", "TrainingDiverged"]
+
+#: Applied to every discriminator input before the discriminator sees it: ``transform(x, aux)``,
+#: with the batch's ``aux`` for real data and ``None`` for generated data. The gradient penalty
+#: mixes the transformed inputs. MP3Net adds its psychoacoustic noise here.
+CriticTransform = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
 
 class TrainingDiverged(RuntimeError):
@@ -60,8 +66,10 @@ class Trainer:
     """
 
     def __init__(self, config: RunConfig, state: TrainState, data: TrainingData, run_dir: str | Path,
-                 device: torch.device, status: Callable[[str], None] | None = None):
+                 device: torch.device, status: Callable[[str], None] | None = None,
+                 critic_transform: CriticTransform | None = None):
         self.config = config
+        self.critic_transform = critic_transform
         self.state = state
         self.data = data
         self.run_dir = Path(run_dir)
@@ -75,25 +83,34 @@ class Trainer:
     def _latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.z_dim, generator=self.state.z_generator).to(self.device)
 
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        x, c, _ = self.data.sample(self.config.train.batch_size, self.state.data_generator)
-        return x.to(self.device, non_blocking=True), c.to(self.device, non_blocking=True)
+    def _batch(self) -> Batch:
+        b = self.data.sample(self.config.train.batch_size, self.state.data_generator)
+        return Batch(*(None if t is None else t.to(self.device, non_blocking=True) for t in b))
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
-    def _critic(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def _transform(self, x: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
+        return x if self.critic_transform is None else self.critic_transform(x, aux)
+
+    def _critic(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Scores ``(batch,)`` and, for discriminators with a classifier head, class logits."""
         with self._autocast():
-            return self.state.D(x, c).float()
+            out = self.state.D(x, c)
+        if isinstance(out, tuple):
+            return out[0].float(), out[1].float()
+        return out.float(), None
 
     def d_step(self) -> dict[str, torch.Tensor]:
         cfg, s = self.config.loss, self.state
-        real, c = self._batch()
+        real, c, labels, aux = self._batch()
         z = self._latents(real.shape[0])
         with torch.no_grad(), self._autocast():
             fake = s.G(z, c).float()
-        logits_real = self._critic(real, c)
-        logits_fake = self._critic(fake, c)
+        real = self._transform(real, aux)
+        fake = self._transform(fake, None).detach()
+        logits_real, class_logits = self._critic(real, c)
+        logits_fake, _ = self._critic(fake, c)
         out: dict[str, torch.Tensor] = {}
         if cfg.kind == "nonsaturating":
             out["loss/d_adv"] = losses.d_nonsaturating(logits_real, logits_fake)
@@ -101,12 +118,15 @@ class Trainer:
             out["loss/d_adv"] = losses.d_hinge(logits_real, logits_fake)
         else:
             out["loss/d_adv"] = losses.d_wasserstein(logits_real, logits_fake)
-            out["loss/gp"] = losses.gradient_penalty(lambda x: self._critic(x, c), real, fake,
+            out["loss/gp"] = losses.gradient_penalty(lambda x: self._critic(x, c)[0], real, fake,
                                                      generator=s.z_generator)
         total = out["loss/d_adv"] + (cfg.gp_weight * out["loss/gp"] if "loss/gp" in out else 0.0)
         if cfg.drift:
             out["loss/drift"] = losses.drift_penalty(logits_real)
             total = total + cfg.drift * out["loss/drift"]
+        if cfg.ac_weight and class_logits is not None:
+            out["loss/ac_real"] = F.cross_entropy(class_logits, labels)
+            total = total + cfg.ac_weight * out["loss/ac_real"]
         s.opt_d.zero_grad(set_to_none=True)
         total.backward()
         s.opt_d.step()
@@ -117,14 +137,14 @@ class Trainer:
 
     def g_step(self) -> dict[str, torch.Tensor]:
         cfg, s = self.config.loss, self.state
-        _, c = self._batch()
+        _, c, labels, _ = self._batch()
         n = c.shape[0]
         pairs = cfg.mode_seeking > 0
         z = self._latents(2 * n if pairs else n)
         c_all = torch.cat([c, c]) if pairs else c
         with self._autocast():
             fake = s.G(z, c_all).float()
-        logits_fake = self._critic(fake, c_all)
+        logits_fake, class_logits = self._critic(self._transform(fake, None), c_all)
         out: dict[str, torch.Tensor] = {}
         if cfg.kind == "nonsaturating":
             out["loss/g_adv"] = losses.g_nonsaturating(logits_fake)
@@ -136,6 +156,9 @@ class Trainer:
         if pairs:
             out["loss/ms"] = losses.mode_seeking(fake[:n], fake[n:], z[:n], z[n:])
             total = total + cfg.mode_seeking * out["loss/ms"]
+        if cfg.ac_weight and class_logits is not None:
+            out["loss/ac_fake"] = F.cross_entropy(class_logits, torch.cat([labels, labels]) if pairs else labels)
+            total = total + cfg.ac_weight * out["loss/ac_fake"]
         s.opt_g.zero_grad(set_to_none=True)
         total.backward()
         s.opt_g.step()

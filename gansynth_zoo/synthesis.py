@@ -1,0 +1,109 @@
+"""Audio from trained generators: WAV and spectrogram files per category, and real-time factors.
+
+The real-time factor (RTF) is the wall time to produce audio divided by the duration of that audio
+(below 1 is faster than real time; 1/RTF is "times faster than real time"). It is measured after a
+warm-up, as the median of several runs, for the generator alone, the inversion alone (Griffin-Lim,
+IF -> ISTFT or IMDCT) and both together, at a given batch size.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from audiofeat.io import save_audio
+from gansynth_zoo.data.audio import Representation
+from gansynth_zoo.evaluation import generate, load_generator
+from gansynth_zoo.images import write_png
+
+__all__ = ["real_time_factor", "sample_audio"]
+
+
+def _label_index(export: dict[str, Any], category: str) -> int:
+    names = export["label_names"]
+    if category in names:
+        return names.index(category)
+    raise ValueError(f"unknown category {category!r}; this model knows: {', '.join(names)}")
+
+
+def _spectrogram_png(log_mag: torch.Tensor, path: Path) -> Path:
+    """A grey image of one ``(freq, frames)`` log-magnitude, low frequencies at the bottom, 60 dB range."""
+    top = log_mag.max()
+    scaled = ((log_mag - top) / 6.9 + 1).clamp(0, 1)  # ln(10^3) = 6.9: 60 dB below the peak -> black
+    return write_png((scaled.flip(0) * 255).round().to(torch.uint8).numpy(), path)
+
+
+def sample_audio(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, categories: Sequence[str] = (),
+                 n: int = 8, seed: int = 0, n_iter: int = 32, device: torch.device | str = "cpu") -> list[Path]:
+    """Writes ``n`` WAVs and spectrogram PNGs per category (all categories when none is given).
+
+    Files are ``out_dir/<class>/<subclass>/sample_000.wav`` (and ``.png``); an unconditional model
+    writes ``out_dir/sample_000.wav``. Returns the WAV paths.
+    """
+    G, export = load_generator(run_dir, device)
+    representation = Representation.from_dict(export["data"]["representation"])
+    sample_rate = representation.feature_config.audio.sample_rate
+    out_dir = Path(out_dir)
+    if G.c_dim:
+        wanted = list(categories) or list(export["label_names"])
+        groups = [(category, _label_index(export, category)) for category in wanted]
+    else:
+        groups = [("", 0)]
+    written = []
+    for category, index in groups:
+        labels = torch.full((n,), index, dtype=torch.long)
+        x = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device)
+        audio = representation.to_audio(x, n_iter=n_iter, generator=torch.Generator().manual_seed(seed))
+        features = representation.decode(x)
+        for i in range(n):
+            stem = out_dir / category / f"sample_{i:03d}"
+            written.append(save_audio(stem.with_suffix(".wav"), audio[i], sample_rate))
+            if "log_mag" in features:
+                _spectrogram_png(features["log_mag"][i, 0], stem.with_suffix(".png"))
+    return written
+
+
+def _median_time(fn, repeat: int, device: torch.device) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@torch.no_grad()
+def real_time_factor(run_dir: str | os.PathLike, *, batch_sizes: Sequence[int] = (1, 64), n_iter: int = 32,
+                     repeat: int = 3, device: torch.device | str = "cpu") -> list[dict[str, Any]]:
+    """RTF of generator, inversion and end to end for each batch size (module docstring)."""
+    device = torch.device(device)
+    G, export = load_generator(run_dir, device)
+    representation = Representation.from_dict(export["data"]["representation"])
+    audio_cfg = representation.feature_config.audio
+    duration = audio_cfg.length / audio_cfg.sample_rate
+    rows = []
+    for batch in batch_sizes:
+        z = torch.randn(batch, export["z_dim"], generator=torch.Generator().manual_seed(0)).to(device)
+        c = export["conditioning"][torch.arange(batch) % len(export["label_names"])].to(device) if G.c_dim \
+            else torch.zeros(batch, 0, device=device)
+        x = G(z, c)
+        generator_time = _median_time(lambda: G(z, c), repeat, device)
+        inversion_time = _median_time(lambda: representation.to_audio(x, n_iter=n_iter), repeat, device)
+        total_time = _median_time(lambda: representation.to_audio(G(z, c), n_iter=n_iter), repeat, device)
+        audio_seconds = batch * duration
+        rows.append({"device": str(device), "batch": batch, "clip_seconds": duration,
+                     "griffinlim_iters": n_iter if representation.features == ("log_mag",) else 0,
+                     "rtf_generator": generator_time / audio_seconds, "rtf_inversion": inversion_time / audio_seconds,
+                     "rtf_total": total_time / audio_seconds, "seconds_per_batch": total_time,
+                     "threads": torch.get_num_threads()})
+    return rows

@@ -1,0 +1,118 @@
+"""The audio path end to end on a tiny cache: features -> training -> samples, RTF and metrics."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from audiofeat.cache import build_cache
+from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
+from audiofeat.features import AudioSettings, FeatureConfig, StftSettings
+from gansynth_zoo import builders
+from gansynth_zoo.audio_evaluation import split_indices
+from gansynth_zoo.cli import main
+from gansynth_zoo.config import load_config
+from gansynth_zoo.data.audio import Representation
+from gansynth_zoo.data.training import load_training_data
+from gansynth_zoo.metrics.diversity import mean_pairwise_distance
+from gansynth_zoo.metrics.ndb import kmeans, ndb_jsd
+
+SUBCLASSES = ("drums/kick", "drums/snare", "bass/sub")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    write_oneshots(root / "data", OneShotsConfig(per_subclass=6, duration=0.05, subclasses=SUBCLASSES))
+    config = FeatureConfig(features=("log_mag", "if"), audio=AudioSettings(length=128, min_duration=0.001),
+                           stft=StftSettings(n_fft=32, hop_length=8, n_frames=16))
+    build_cache(root / "data", root / "tiny.h5", config)
+    return root / "tiny.h5"
+
+
+def _overrides(cache, features="log_mag,if"):
+    feats = ", ".join(f'"{f}"' for f in features.split(","))
+    return ["name=tiny-audio", "data.source=cache", f"data.path={cache}", f"data.features=[{feats}]",
+            "model.name=dcgan", "model.z_dim=8", "model.generator.channels_base=4",
+            "model.discriminator.channels_base=4", "train.batch_size=4", "train.steps=2", "train.log_every=1",
+            "eval.samples=12", "eval.classifier_steps=20"]
+
+
+def test_cache_data_and_representation_round_trip(cache):
+    data = load_training_data("cache", path=str(cache))
+    assert data.x.shape == (18, 2, 16, 16) and data.c.shape == (18, 5)
+    assert data.label_names == ("bass/sub", "drums/kick", "drums/snare")
+    assert data.x.abs().max() <= 1.0
+    rep = Representation.from_dict(data.info["representation"])
+    decoded = rep.decode(data.x)
+    with __import__("h5py").File(cache, "r") as f:
+        np.testing.assert_allclose(decoded["if"].numpy(), f["features/if"][()], atol=1e-6)
+        log_mag = f["features/log_mag"][()]
+    np.testing.assert_allclose(decoded["log_mag"].numpy(), np.clip(log_mag, None, (1 - 0.11372) / 0.06614), atol=1e-4)
+    audio = rep.to_audio(data.x[:2])
+    assert audio.shape == (2, 1, 128) and audio.abs().max() <= 1
+    bins = load_training_data("cache", path=str(cache), features=("log_mag",), normalization="bins")
+    assert bins.x.shape == (18, 1, 16, 16)
+    per_bin = bins.x.mean(dim=(0, 1, 3))
+    assert per_bin.abs().max() < 0.2  # standardised per bin (then /3 and clipped)
+    audio = Representation.from_dict(bins.info["representation"]).to_audio(bins.x[:1], n_iter=4)
+    assert audio.shape == (1, 1, 128) and torch.isfinite(audio).all()
+
+
+def test_split_is_stratified_and_disjoint():
+    labels = torch.tensor([0] * 10 + [1] * 5 + [2] * 1)
+    train, test = split_indices(labels, seed=3)
+    assert set(train.tolist()).isdisjoint(test.tolist()) and len(train) + len(test) == 16
+    assert torch.bincount(labels[test], minlength=3).tolist() == [2, 1, 0]
+
+
+def test_kmeans_ndb_and_jsd():
+    generator = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    points = torch.cat([c + torch.randn(200, 2, generator=generator) for c in centres])
+    found = kmeans(points, 3)
+    assert torch.cdist(found, centres).min(dim=1).values.max() < 0.5
+    same = ndb_jsd(points, points[torch.randperm(600, generator=generator)][:300], k=3)
+    assert same["ndb"] == 0 and same["jsd"] < 0.01
+    collapsed = ndb_jsd(points, points[:200], k=3)  # only one mode generated
+    # p = (1/3, 1/3, 1/3), q = (1, 0, 0): JSD = (KL(p|m) + KL(q|m)) / 2 = (1/3 + log2(3/2)) / 2
+    assert collapsed["ndb"] == 3 and collapsed["jsd"] == pytest.approx((1 / 3 + np.log2(1.5)) / 2)
+
+
+def test_pairwise_distance():
+    x = torch.tensor([[0.0, 0.0], [2.0, 0.0], [5.0, 5.0], [5.0, 5.0]])
+    out = mean_pairwise_distance(x, torch.tensor([0, 0, 1, 1]))
+    assert out[0] == pytest.approx(2 / 2 ** 0.5) and out[1] == 0.0
+
+
+def test_train_sample_rtf_evaluate(cache, tmp_path):
+    run_dir = builders.train(load_config(None, _overrides(cache)), out=tmp_path / "runs")
+    runner = CliRunner()
+    out = tmp_path / "samples"
+    result = runner.invoke(main, ["sample", str(run_dir), "--class", "drums/kick", "--n", "2", "--out", str(out),
+                                  "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    wav = out / "drums/kick/sample_001.wav"
+    data, rate = sf.read(wav)
+    assert rate == 16000 and data.shape == (128,)
+    assert (out / "drums/kick/sample_001.png").read_bytes()[:4] == b"\x89PNG"
+    bad = runner.invoke(main, ["sample", str(run_dir), "--class", "drums/cowbell", "--out", str(out)])
+    assert bad.exit_code == 2 and "unknown category 'drums/cowbell'" in bad.output
+    timed = runner.invoke(main, ["rtf", str(run_dir), "--batch", "1", "--batch", "4", "--repeat", "1", "--device", "cpu"])
+    assert timed.exit_code == 0, timed.output
+    rows = [json.loads(l) for l in (run_dir / "metric-rtf.jsonl").read_text().splitlines()]
+    assert [r["batch"] for r in rows] == [1, 4]
+    assert all(r["rtf_total"] > 0 and r["clip_seconds"] == 128 / 16000 for r in rows)
+    evaluated = runner.invoke(main, ["evaluate", str(run_dir), "--device", "cpu", "--classifier",
+                                     str(tmp_path / "clf" / "x.pt")])
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads((run_dir / "metric-audio.jsonl").read_text().splitlines()[-1])
+    assert 0 <= metrics["conditional_accuracy"] <= 1 and metrics["samples"] == 12
+    assert set(metrics["conditional_accuracy_per_subclass"]) == {"bass/sub", "drums/kick", "drums/snare"}
+    assert np.isfinite(metrics["frechet_distance"]) and 0 <= metrics["ndb_k"] <= 1 and 0 <= metrics["jsd"] <= 1
+    assert metrics["pairwise_log_mag"] >= 0 and metrics["classifier_held_out_accuracy"] >= 0
+    assert list((tmp_path / "clf").glob("audio-*.pt"))
