@@ -187,8 +187,9 @@ class _StftModule(nn.Module):
         super().__init__()
         hop_length, win_length = F_spec._check_geometry(n_fft, hop_length, win_length, padding, pad_mode,
                                                         n_frames, drop_bin)
-        self.layout = F_spec.StftLayout(n_fft=n_fft, hop_length=hop_length, win_length=win_length, padding=padding,
-                                        pad_mode=pad_mode, n_frames=n_frames, drop_bin=drop_bin)
+        self.layout = F_spec.StftLayout(n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                                        padding=padding, pad_mode=pad_mode, n_frames=n_frames,
+                                        drop_bin=drop_bin)
         self.register_buffer("window", torch.hann_window(win_length, periodic=True), persistent=False)
 
     def extra_repr(self) -> str:
@@ -273,8 +274,8 @@ class LogMelSpectrogram(_StftModule):
                          pad_mode=pad_mode, n_frames=n_frames, drop_bin=drop_bin)
         self.power = _checks.check_positive("power", power)
         self.eps = _checks.check_positive("eps", eps)
-        fbank = F_spec.mel_filterbank(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max,
-                                      drop_bin=drop_bin, mel_scale=mel_scale, norm=norm)
+        fbank = F_spec.mel_filterbank(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min,
+                                      f_max=f_max, drop_bin=drop_bin, mel_scale=mel_scale, norm=norm)
         self.register_buffer("fbank", fbank, persistent=False)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
@@ -313,7 +314,8 @@ class LogMagIF(_StftModule):
         self.eps = _checks.check_positive("eps", eps)
 
     def forward(self, waveform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return F_spec.waveform_to_log_mag_if(waveform, window=self.window, eps=self.eps, **self.layout.as_kwargs())
+        return F_spec.waveform_to_log_mag_if(waveform, window=self.window, eps=self.eps,
+                                             **self.layout.as_kwargs())
 
 
 class InverseLogMagIF(_StftModule):
@@ -447,7 +449,7 @@ class BinStandardize(nn.Module):
         self.register_buffer("std", std.clone())
 
     @classmethod
-    def from_statistics(cls, stats: F_norm.BinStatistics, **kwargs) -> BinStandardize:
+    def from_statistics(cls, stats: F_norm.BinStatistics, **kwargs: float | bool) -> BinStandardize:
         """Builds the module from an accumulated :class:`audiofeat.functional.BinStatistics`."""
         if stats.mean is None or stats.std is None:
             raise ParameterError("stats is empty: call BinStatistics.update() first")
@@ -458,4 +460,5 @@ class BinStandardize(nn.Module):
                                   min_std=self.min_std)
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
-        return F_norm.destandardize(y, mean=self.mean, std=self.std, n_sigma=self.n_sigma, min_std=self.min_std)
+        return F_norm.destandardize(y, mean=self.mean, std=self.std, n_sigma=self.n_sigma,
+                                    min_std=self.min_std)

@@ -1,10 +1,11 @@
 """Shared timing and reporting helpers for the benchmarks."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -80,3 +81,14 @@ def machine_description() -> str:
     if torch.cuda.is_available():
         text += f", GPU {torch.cuda.get_device_name()}"
     return text
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Runs the block with ``torch.set_num_threads(n)``, then restores the previous count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -2,6 +2,7 @@
 training state and a run directory."""
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
@@ -13,12 +14,13 @@ from audiofeat.config import config_hash, config_to_dict
 from audiofeat.exceptions import ConfigError
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.training import TrainingData, load_training_data
-from gansynth_zoo.registry import build_model
+from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
+from gansynth_zoo.registry import build_model, model_spec
 from gansynth_zoo.training.checkpoint import latest_checkpoint, load_checkpoint
 from gansynth_zoo.training.ema import make_ema
 from gansynth_zoo.training.loop import TrainState, Trainer
 
-__all__ = ["build_data", "build_models", "build_state", "new_run_dir", "train"]
+__all__ = ["build_critic_transform", "build_data", "build_models", "build_state", "new_run_dir", "train"]
 
 
 def build_data(config: RunConfig, split: str = "train") -> TrainingData:
@@ -27,29 +29,59 @@ def build_data(config: RunConfig, split: str = "train") -> TrainingData:
                               normalization=d.normalization, frames=d.frames)
 
 
-def model_kwargs(config: RunConfig, shape: tuple[int, ...], c_dim: int) -> dict[str, dict]:
-    """Constructor kwargs of G and D: the config's tables plus what the data decide (shape, c_dim)."""
+def model_kwargs(config: RunConfig, shape: tuple[int, ...], c_dim: int, n_labels: int = 0) -> dict[str, dict]:
+    """Constructor kwargs of G and D: the config's tables plus what the data decide (shape, c_dim and,
+    with an auxiliary-classifier loss, the number of labels for D's classifier head)."""
     m = config.model
+    if config.data.shape and tuple(config.data.shape) != tuple(shape):
+        raise ConfigError(f"data.shape = {list(config.data.shape)} but the data give {list(shape)}")
     c_dim = c_dim if m.conditional else 0
-    geometry = {"channels": shape[0], "image_size": shape[1]}
-    if shape[1] != shape[2]:
-        geometry = {"shape": list(shape)}
-    generator = {"z_dim": m.z_dim, "c_dim": c_dim, **geometry, **m.generator}
-    discriminator = {"c_dim": c_dim, **geometry, **m.discriminator}
+    spec = model_spec(m.name)
+    generator = {"z_dim": m.z_dim, "c_dim": c_dim, **_geometry(spec.generator, shape), **m.generator}
+    discriminator = {"c_dim": c_dim, **_geometry(spec.discriminator, shape), **m.discriminator}
+    if config.loss.ac_weight and n_labels and "n_classes_aux" in inspect.signature(spec.discriminator).parameters:
+        discriminator.setdefault("n_classes_aux", n_labels)
     return {"name": m.name, "generator": generator, "discriminator": discriminator}
 
 
-def build_models(config: RunConfig, shape: tuple[int, ...], c_dim: int) -> tuple[torch.nn.Module, torch.nn.Module, dict]:
-    info = model_kwargs(config, shape, c_dim)
+def _geometry(cls: type, shape: tuple[int, ...]) -> dict:
+    """``shape`` for models that take it, else DCGAN-style ``channels`` and ``image_size`` (square data)."""
+    if "shape" in inspect.signature(cls).parameters:
+        return {"shape": list(shape)}
+    if shape[1] != shape[2]:
+        raise ConfigError(f"this model needs square examples, the data give {list(shape)}")
+    return {"channels": shape[0], "image_size": shape[1]}
+
+
+def build_models(config: RunConfig, shape: tuple[int, ...], c_dim: int,
+                 n_labels: int = 0) -> tuple[torch.nn.Module, torch.nn.Module, dict]:
+    info = model_kwargs(config, shape, c_dim, n_labels)
     G = build_model(info["name"], "generator", info["generator"])
     D = build_model(info["name"], "discriminator", info["discriminator"])
     return G, D, info
 
 
+def build_critic_transform(config: RunConfig, data: TrainingData,
+                           device: torch.device) -> PsychoacousticNoise | None:
+    """MP3net's psychoacoustic noise when ``loss.psychoacoustic_noise`` is on (else ``None``), with the
+    sample rate and Bark parameters of the cache the real thresholds come from."""
+    if not config.loss.psychoacoustic_noise:
+        return None
+    representation = data.info.get("representation", {})
+    if data.aux is None or representation.get("features") != ["mdct"]:
+        raise ConfigError("loss.psychoacoustic_noise needs the MDCT alone as model input and its masking "
+                          "threshold beside it: a cache with the mdct and threshold features, and "
+                          "data.features = ['mdct']")
+    features = representation["feature_config"]
+    return PsychoacousticNoise(sample_rate=features["audio"]["sample_rate"], n_bins=data.shape[1],
+                               n_bark_bands=features["psychoacoustic"]["n_bark_bands"],
+                               alpha=features["psychoacoustic"]["alpha"]).to(device)
+
+
 def build_state(config: RunConfig, data: TrainingData, device: torch.device) -> TrainState:
     """Seeded models, EMA copy, Adam optimisers and the latent and batch generators."""
     torch.manual_seed(config.train.seed)
-    G, D, info = build_models(config, data.shape, data.c_dim)
+    G, D, info = build_models(config, data.shape, data.c_dim, len(data.label_names))
     G, D = G.to(device), D.to(device)
     o = config.optim
     opt_g = torch.optim.Adam(G.parameters(), lr=o.lr_g, betas=o.betas, eps=o.eps)
@@ -88,7 +120,8 @@ def train(config: RunConfig, *, out: str | Path = "runs", device: torch.device |
         checkpoint_path = None
     (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=2) + "\n")
     state = build_state(config, data, device)
-    trainer = Trainer(config, state, data, run_dir, device, status)
+    trainer = Trainer(config, state, data, run_dir, device, status,
+                      critic_transform=build_critic_transform(config, data, device))
     if checkpoint_path is not None:
         checkpoint = load_checkpoint(checkpoint_path)
         trainer.restore(checkpoint)

@@ -99,7 +99,7 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
             config = load_config(config_path, overrides)
         if dry_run:
             data = builders.build_data(config)
-            G, D, info = builders.build_models(config, data.shape, data.c_dim)
+            G, D, info = builders.build_models(config, data.shape, data.c_dim, len(data.label_names))
             count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
             click.echo(json.dumps(config_to_dict(config), indent=2))
             click.echo(f"data: {len(data)} examples of shape {data.shape}, c_dim {data.c_dim}")
@@ -110,6 +110,47 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
     except (AudiofeatError, TrainingDiverged, FileNotFoundError) as error:
         ctx.fail(str(error))
     click.echo(f"done: {run_dir}")
+
+
+@main.command("summary")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set model.generator.n_blocks=5 (repeatable; values are TOML).")
+@click.option("--c-dim", default=0, type=click.IntRange(min=0),
+              help="Conditioning size of conditional models (in training the data decide it).")
+@click.pass_context
+def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c_dim: int) -> None:
+    """Print the output shape and parameter count of every block of a config's G and D.
+
+    The models are built on the meta device: full-size configs cost no memory, and no data are read
+    (the example shape is the config's data.shape).
+
+    \b
+    Examples:
+      gansynth-zoo summary pipelines/configs/mp3net-95s.toml
+      gansynth-zoo summary pipelines/configs/dcgan-mnist.toml --set "data.shape=[1, 28, 28]"
+    """
+    import torch
+
+    from gansynth_zoo import builders
+    from gansynth_zoo.config import load_config
+    from gansynth_zoo.summary import format_layer_table, layer_table
+
+    try:
+        config = load_config(config_path, overrides)
+        shape = config.data.shape
+        if not shape:
+            ctx.fail(f"{config_path} has no data.shape; add --set \"data.shape=[channels, freq, frames]\"")
+        with torch.device("meta"):
+            G, D, info = builders.build_models(config, shape, c_dim)
+        z = torch.empty(1, config.model.z_dim, device="meta")
+        c = torch.empty(1, info["generator"]["c_dim"], device="meta")
+        x = torch.empty(1, *shape, device="meta")
+        for part, model, inputs in (("generator", G, (z, c)), ("discriminator", D, (x, c))):
+            total = sum(p.numel() for p in model.parameters())
+            click.echo(format_layer_table(f"{part} {info['name']}", layer_table(model, *inputs), total))
+    except (AudiofeatError, ValueError) as error:
+        ctx.fail(str(error))
 
 
 @main.command("evaluate")

@@ -29,6 +29,8 @@ class DataConfig:
         normalization: scaling of log-magnitudes: ``"gansynth"`` (fixed affine), ``"bins"``
             (per-bin standardisation with the cache's statistics) or ``"none"``.
         frames: keep the first ``frames`` frames of cache features (0: all).
+        shape: ``(channels, freq, frames)`` of one example as the models see it (empty: unknown until
+            the data are loaded); checked against the data, and used by ``gansynth-zoo summary``.
         limit: use only the first ``limit`` training examples (0: all).
     """
 
@@ -37,6 +39,7 @@ class DataConfig:
     features: tuple[str, ...] = ()
     normalization: Literal["gansynth", "bins", "none"] = "gansynth"
     frames: int = 0
+    shape: tuple[int, ...] = ()
     limit: int = 0
 
 
@@ -66,6 +69,9 @@ class LossConfig:
         mode_seeking: weight of MSGAN's mode-seeking term (0: off).
         ac_weight: weight of the auxiliary-classifier cross-entropy (AC-GAN), for discriminators
             that return class logits; added to D on real data and to G on generated data.
+        psychoacoustic_noise: add MP3net's noise of std T / 6 (T the masking threshold) to every
+            discriminator input; needs MDCT data with their thresholds (an audiofeat cache with the
+            ``mdct`` and ``threshold`` features).
     """
 
     kind: Literal["nonsaturating", "hinge", "wgan-gp"] = "nonsaturating"
@@ -74,6 +80,7 @@ class LossConfig:
     drift: float = 0.0
     mode_seeking: float = 0.0
     ac_weight: float = 0.0
+    psychoacoustic_noise: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,9 @@ class TrainConfig:
         amp: bfloat16 autocast on CUDA (ignored on CPU).
         log_every, checkpoint_every: in steps.
         keep_checkpoints: how many resumable checkpoints to keep.
+        stable_images, fade_images: progressive growing (models built with ``progressive = true``):
+            images trained at each resolution, and images over which the next one fades in
+            (GANSynth: 800k each).
     """
 
     steps: int = 1000
@@ -104,6 +114,8 @@ class TrainConfig:
     log_every: int = 50
     checkpoint_every: int = 1000
     keep_checkpoints: int = 2
+    stable_images: int = 800_000
+    fade_images: int = 800_000
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from torch import nn
 
 from audiofeat.exceptions import ConfigError
 
-__all__ = ["MODELS", "ModelSpec", "build_model", "register_model"]
+__all__ = ["MODELS", "ModelSpec", "build_model", "model_spec", "register_model"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ def register_model(name: str, generator: type[nn.Module], discriminator: type[nn
     return MODELS[name]
 
 
-def _spec(name: str) -> ModelSpec:
+def model_spec(name: str) -> ModelSpec:
+    """The registered pair called ``name`` (raises ConfigError naming the registered ones)."""
     import gansynth_zoo.models  # noqa: F401  (registers the built-in models)
 
     if name not in MODELS:
@@ -51,7 +52,7 @@ def build_model(name: str, part: str, kwargs: dict[str, Any]) -> nn.Module:
         ConfigError: unknown model, or arguments the constructor does not take (the message lists
             the accepted ones).
     """
-    cls = getattr(_spec(name), part)
+    cls = getattr(model_spec(name), part)
     signature = inspect.signature(cls)
     try:
         signature.bind(**kwargs)

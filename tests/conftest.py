@@ -7,6 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+# The suite runs many tiny tensor operations, often beside subprocesses and DataLoader workers; on
+# two cores, OpenMP threads waiting for each other cost far more than they bring.
+torch.set_num_threads(1)
+
 
 def _devices() -> list:
     cuda = pytest.param(

@@ -257,7 +257,7 @@ class BinStatistics:
         return self
 
     def to_dict(self) -> dict[str, np.ndarray]:
-        """Plain arrays for storage: ``count`` (int64, shape ``()``), ``mean`` and ``std`` (float64, ``(freq,)``).
+        """Plain arrays to store: ``count`` (int64, shape ``()``), ``mean``, ``std`` (float64, ``(freq,)``).
 
         Raises:
             ParameterError: nothing was accumulated yet.

@@ -21,11 +21,11 @@ obeys
 
 (the ``-pi`` comes from the frame-start reference: the window centre sits ``M/2`` samples in).
 A Hann window of ``L`` samples behaves like ``lambda = 0.25645 L^2`` (Průša et al.); for any
-window this module uses the Gaussian with the same energy spread (``_gaussian_lambda``). The original algorithm
-integrates these derivatives along a max-heap, always continuing from the strongest coefficient
-already reached; that is a sequential loop over every coefficient, slow in Python. This module
-uses a vectorised, frame-recursive approximation of the same rule (``pghi_phase`` explains it); the
-benchmark ``benchmarks/bench_griffinlim.py`` compares it with a heap reference.
+window this module uses the Gaussian with the same energy spread (``_gaussian_lambda``). The
+original algorithm integrates these derivatives along a max-heap, always continuing from the
+strongest coefficient already reached; that is a sequential loop over every coefficient, slow in
+Python. This module uses a vectorised, frame-recursive approximation of the same rule
+(``pghi_phase`` explains it); ``benchmarks/bench_griffinlim.py`` compares it with a heap reference.
 
 References:
     D. Griffin and J. Lim, "Signal estimation from modified short-time Fourier transform",
@@ -74,8 +74,8 @@ def _check_mag(mag: object, n_fft: int, drop_bin: str) -> torch.Tensor:
     mag = _check_real("mag", mag)
     check_tensor("mag", mag, min_dim=2)
     if mag.shape[-2] != _n_freq(n_fft, drop_bin):
-        raise ParameterError(f"mag has {mag.shape[-2]} frequency bins, but n_fft={n_fft} with drop_bin={drop_bin!r} "
-                             f"gives {_n_freq(n_fft, drop_bin)}")
+        raise ParameterError(f"mag has {mag.shape[-2]} frequency bins, but n_fft={n_fft} with "
+                             f"drop_bin={drop_bin!r} gives {_n_freq(n_fft, drop_bin)}")
     return mag
 
 
@@ -144,7 +144,8 @@ def pghi_phase(
     Raises:
         ParameterError: a bad argument.
     """
-    hop_length, win_length = _check_geometry(n_fft, hop_length, win_length, "center", "constant", None, drop_bin)
+    hop_length, win_length = _check_geometry(n_fft, hop_length, win_length, "center", "constant", None,
+                                             drop_bin)
     mag = _check_mag(mag, n_fft, drop_bin)
     check_range("tolerance", tolerance, 0.0, 1.0)
     if tolerance in (0.0, 1.0):
@@ -170,7 +171,8 @@ def _phase_derivatives(
     log_mag = torch.log(torch.maximum(mag, floor))
     k0 = 1 if drop_bin == "dc" else 0
     bins = torch.arange(k0, k0 + mag.shape[-2], dtype=mag.dtype, device=mag.device).unsqueeze(-1)
-    d_time = (hop_length * n_fft / lam) * _central_difference(log_mag, -2) + (2 * math.pi * hop_length / n_fft) * bins
+    d_time = ((hop_length * n_fft / lam) * _central_difference(log_mag, -2)
+              + (2 * math.pi * hop_length / n_fft) * bins)
     d_freq = -(lam / (hop_length * n_fft)) * _central_difference(log_mag, -1) - math.pi
     return d_time, d_freq
 
@@ -254,7 +256,8 @@ def griffinlim(
     Raises:
         ParameterError: a bad argument.
     """
-    hop_length, win_length = _check_geometry(n_fft, hop_length, win_length, padding, pad_mode, n_frames, drop_bin)
+    hop_length, win_length = _check_geometry(n_fft, hop_length, win_length, padding, pad_mode, n_frames,
+                                             drop_bin)
     mag = _check_mag(mag, n_fft, drop_bin)
     check_non_negative_int("n_iter", n_iter)
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 2:
@@ -267,8 +270,8 @@ def griffinlim(
                        n_frames=frames if padding in ("front", "end") else None)
     if pad.n_frames != frames:
         raise ParameterError(f"length={length} gives {pad.n_frames} frames, but mag has {frames}")
-    phase = _initial_phase(init, mag, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
-                           drop_bin=drop_bin, generator=generator)
+    phase = _initial_phase(init, mag, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                           window=window, drop_bin=drop_bin, generator=generator)
     win = _full_window(window, win_length, n_fft, mag.dtype, mag.device)
     divisor = _envelope_divisor(win, frames, hop_length)
     target = mag.reshape(-1, n_freq, frames).transpose(-1, -2)
@@ -282,7 +285,8 @@ def griffinlim(
             inverse = _istft_frames(angles, win, hop_length, drop_bin, front, length, divisor)
             rebuilt = _stft_frames(inverse, win, hop_length, pad, pad_mode, drop_bin)
             update = rebuilt.clone() if rebuilt_prev is None else torch.sub(rebuilt, rebuilt_prev, alpha=beta)
-            angles = update.mul_(torch.div(s, magnitude(update).add_(tiny)))
+            # Unit phasors first, then the magnitude (s / tiny could overflow where update == 0).
+            angles = update.mul_(magnitude(update).add_(tiny).reciprocal_()).mul_(s)
             rebuilt_prev = rebuilt
     if mag.requires_grad and torch.is_grad_enabled():
         unit = angles / (magnitude(angles) + tiny)
@@ -297,7 +301,8 @@ def _initial_phase(
 ) -> torch.Tensor:
     if isinstance(init, torch.Tensor):
         if init.shape != mag.shape:
-            raise ParameterError(f"init phase must have the shape of mag {tuple(mag.shape)}, got {tuple(init.shape)}")
+            raise ParameterError(f"init phase must have the shape of mag {tuple(mag.shape)}, "
+                                 f"got {tuple(init.shape)}")
         _check_real("init", init)
         return init.detach().to(dtype=mag.dtype, device=mag.device)
     check_choice("init", init, ("random", "zeros", "pghi"))
@@ -324,7 +329,7 @@ def spectral_convergence(
     n_frames: int | None = None,
     drop_bin: DropBin = "none",
 ) -> torch.Tensor:
-    """``|| |S| - |X| ||_F / || |S| ||_F`` per spectrogram: how well ``estimate`` matches the magnitude ``mag``.
+    """``|| |S| - |X| ||_F / || S ||_F`` per spectrogram: how well ``estimate`` matches the magnitude ``S``.
 
     Args:
         mag: target magnitude ``(..., freq, frames)``.
@@ -350,7 +355,8 @@ def spectral_convergence(
         est = stft(estimate, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
                    padding=padding, pad_mode=pad_mode, n_frames=n_frames, drop_bin=drop_bin)
     if est.shape != mag.shape:
-        raise ParameterError(f"the estimate's spectrogram has shape {tuple(est.shape)}, mag has {tuple(mag.shape)}")
+        raise ParameterError(f"the estimate's spectrogram has shape {tuple(est.shape)}, "
+                             f"mag has {tuple(mag.shape)}")
     est_mag = magnitude(est).to(mag.dtype)
     error = torch.linalg.vector_norm(mag - est_mag, dim=(-2, -1))
     return error / torch.linalg.vector_norm(mag, dim=(-2, -1))

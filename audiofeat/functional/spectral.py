@@ -27,10 +27,11 @@ presets (:data:`GANSYNTH_HIRES`, :data:`GANSYNTH_LOWRES`, :data:`SPECGAN`) whose
     log_mag, inst_freq = waveform_to_log_mag_if(clips, **GANSYNTH_HIRES.as_kwargs())
     clips_back = log_mag_if_to_waveform(log_mag, inst_freq, length=64000, **GANSYNTH_HIRES.as_kwargs())
 
-Speed. ``torch.abs`` of a complex CPU tensor is a scalar ``hypot`` loop, about five times slower than
-the FFT that produced the tensor; :func:`magnitude` computes ``sqrt(re^2 + im^2)`` with vectorised
-real kernels instead whenever no gradient is needed (``torch.abs`` keeps the exact derivative at 0
-when one is). See ``benchmarks/bench_spectral.py``.
+Speed. ``torch.abs`` of a complex CPU tensor is a scalar ``hypot`` loop, as slow as the FFT that
+produced the tensor; :func:`magnitude` computes ``sqrt(re^2 + im^2)`` with vectorised real kernels
+instead whenever no gradient is needed (``torch.abs`` keeps the exact derivative at 0 when one is).
+:func:`log_spectrogram` on CPU without autograd also works block by block, which keeps its
+temporaries in cache and out of fresh (page-faulting) memory. See ``benchmarks/bench_spectral.py``.
 
 References:
     J. Engel, K. K. Agrawal, S. Chen, I. Gulrajani, C. Donahue and A. Roberts, "GANSynth:
@@ -44,6 +45,7 @@ References:
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -90,6 +92,9 @@ _DROP_BINS = ("none", "dc", "nyquist")
 _REAL_DTYPES = (torch.float32, torch.float64)
 _COMPLEX_DTYPES = (torch.complex64, torch.complex128)
 
+#: Elements of framed signal per block of the CPU log-spectrogram (2 MB in float32).
+_BLOCK_ELEMENTS = 1 << 19
+
 #: Samples whose summed squared window is below this fraction of its maximum are divided by that
 #: floor instead (see :func:`istft`).
 _ENVELOPE_FLOOR = 1e-3
@@ -122,8 +127,8 @@ def _check_geometry(
     if n_frames is not None:
         check_positive_int("n_frames", n_frames)
         if padding not in ("front", "end"):
-            raise ParameterError(f"n_frames is only used with padding='front' or 'end', got n_frames={n_frames!r} "
-                                 f"with padding={padding!r}")
+            raise ParameterError(f"n_frames is only used with padding='front' or 'end', got "
+                                 f"n_frames={n_frames!r} with padding={padding!r}")
     return hop_length, win_length
 
 
@@ -246,7 +251,8 @@ def _full_window(
     else:
         check_tensor("window", window)
         if window.shape != (win_length,):
-            raise ParameterError(f"window must have shape ({win_length},) (win_length), got {tuple(window.shape)}")
+            raise ParameterError(f"window must have shape ({win_length},) (win_length), "
+                                 f"got {tuple(window.shape)}")
         window = window.to(dtype=dtype, device=device)
     if win_length < n_fft:
         left = (n_fft - win_length) // 2
@@ -285,14 +291,14 @@ def _undrop(spec: torch.Tensor, drop_bin: str) -> torch.Tensor:
 
 def _stft_frames(x: torch.Tensor, window: torch.Tensor, hop_length: int, pad: StftPadding, pad_mode: str,
                  drop_bin: str) -> torch.Tensor:
-    """``(batch, samples)`` -> frames-major complex ``(batch, frames, freq)``, contiguous."""
+    """``(batch, samples)`` -> frames-major complex ``(batch, frames, freq)``."""
     x = _pad(x, pad.front, pad.back, pad_mode)
     frames = x.unfold(-1, window.shape[0], hop_length)
     return _drop(torch.fft.rfft(frames * window, dim=-1), drop_bin)
 
 
 def _overlap_add(frames: torch.Tensor, hop_length: int) -> torch.Tensor:
-    """Overlap-adds ``(batch, frames, n)`` with step ``hop_length`` into ``(batch, hop * (frames - 1) + n)``."""
+    """Overlap-adds ``(batch, frames, n)`` with step ``hop`` into ``(batch, hop * (frames - 1) + n)``."""
     batch, n_frames, n = frames.shape
     span = hop_length * (n_frames - 1) + n
     if n % hop_length == 0:
@@ -315,7 +321,7 @@ def _envelope_divisor(window: torch.Tensor, n_frames: int, hop_length: int) -> t
 
 def _istft_frames(spec: torch.Tensor, window: torch.Tensor, hop_length: int, drop_bin: str, front: int,
                   length: int, divisor: torch.Tensor) -> torch.Tensor:
-    """Frames-major complex ``(batch, frames, freq)`` -> ``(batch, length)``, cropped after ``front`` samples."""
+    """Frames-major complex ``(batch, frames, freq)`` -> ``(batch, length)``, starting at sample ``front``."""
     n_fft = window.shape[0]
     frames = torch.fft.irfft(_undrop(spec, drop_bin), n=n_fft, dim=-1) * window
     y = _overlap_add(frames, hop_length) / divisor
@@ -364,8 +370,10 @@ def stft(
         ParameterError: a bad argument (the message names it).
     """
     _check_real("waveform", waveform)
-    hop_length, win_length = _check_geometry(n_fft, hop_length, win_length, padding, pad_mode, n_frames, drop_bin)
-    pad = stft_padding(waveform.shape[-1], n_fft=n_fft, hop_length=hop_length, padding=padding, n_frames=n_frames)
+    hop_length, win_length = _check_geometry(n_fft, hop_length, win_length, padding, pad_mode, n_frames,
+                                             drop_bin)
+    pad = stft_padding(waveform.shape[-1], n_fft=n_fft, hop_length=hop_length, padding=padding,
+                       n_frames=n_frames)
     win = _full_window(window, win_length, n_fft, waveform.dtype, waveform.device)
     flat = waveform.reshape(-1, waveform.shape[-1])
     spec = _stft_frames(flat, win, hop_length, pad, pad_mode, drop_bin)
@@ -410,22 +418,25 @@ def istft(
         ParameterError: a bad argument, or ``spec`` with the wrong number of bins.
     """
     _check_complex("spec", spec)
-    hop_length, win_length = _check_geometry(n_fft, hop_length, win_length, padding, pad_mode, n_frames, drop_bin)
+    hop_length, win_length = _check_geometry(n_fft, hop_length, win_length, padding, pad_mode, n_frames,
+                                             drop_bin)
     n_freq, frames = spec.shape[-2:]
     if n_freq != _n_freq(n_fft, drop_bin):
-        raise ParameterError(f"spec has {n_freq} frequency bins, but n_fft={n_fft} with drop_bin={drop_bin!r} "
-                             f"gives {_n_freq(n_fft, drop_bin)}")
+        raise ParameterError(f"spec has {n_freq} frequency bins, but n_fft={n_fft} with "
+                             f"drop_bin={drop_bin!r} gives {_n_freq(n_fft, drop_bin)}")
     if n_frames is not None and n_frames != frames:
         raise ParameterError(f"n_frames={n_frames} does not match the {frames} frames of spec")
     front, length = _inverse_span(frames, n_fft, hop_length, padding, length)
     real_dtype = torch.float32 if spec.dtype == torch.complex64 else torch.float64
     win = _full_window(window, win_length, n_fft, real_dtype, spec.device)
     flat = spec.reshape(-1, n_freq, frames).transpose(-1, -2)
-    y = _istft_frames(flat, win, hop_length, drop_bin, front, length, _envelope_divisor(win, frames, hop_length))
+    divisor = _envelope_divisor(win, frames, hop_length)
+    y = _istft_frames(flat, win, hop_length, drop_bin, front, length, divisor)
     return y.reshape(*spec.shape[:-2], length)
 
 
-def _inverse_span(frames: int, n_fft: int, hop_length: int, padding: str, length: int | None) -> tuple[int, int]:
+def _inverse_span(frames: int, n_fft: int, hop_length: int, padding: str,
+                  length: int | None) -> tuple[int, int]:
     """``(front, length)``: where the signal starts in the overlap-added span, and its length."""
     if length is not None:
         check_positive_int("length", length)
@@ -439,7 +450,8 @@ def _inverse_span(frames: int, n_fft: int, hop_length: int, padding: str, length
         raise ParameterError("length is required with padding='front' (the front padding depends on it)")
     front = hop_length * (frames - 1) + n_fft - length
     if front < 0:
-        raise ParameterError(f"length={length} is longer than the {length + front} samples that {frames} frames cover")
+        raise ParameterError(f"length={length} is longer than the {length + front} samples that {frames} "
+                             "frames cover")
     return front, length
 
 
@@ -456,13 +468,21 @@ def magnitude(spec: torch.Tensor) -> torch.Tensor:
 
     Returns:
         Real tensor of the same shape and memory layout.
+
+    Raises:
+        ParameterError: ``spec`` is not a complex tensor.
     """
+    _check_complex("spec", spec, min_dim=1)
     if torch.is_grad_enabled() and spec.requires_grad:
         return spec.abs()
     parts = torch.view_as_real(spec.resolve_conj())
     re, im = parts[..., 0], parts[..., 1]
-    out = re.square()
-    return out.addcmul_(im, im).sqrt_()
+    return _magnitude_into(re.square(), im)
+
+
+def _magnitude_into(re_squared: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
+    """``sqrt(re^2 + im^2)`` in place in the buffer that holds ``re^2``."""
+    return re_squared.addcmul_(im, im).sqrt_()
 
 
 def log_magnitude(spec: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
@@ -505,6 +525,9 @@ def log_spectrogram(
 ) -> torch.Tensor:
     """``log(|stft(waveform)| + eps)``: :func:`stft` then :func:`log_magnitude`.
 
+    On CPU without autograd the two steps are fused and computed block by block, faster than
+    librosa (``benchmarks/bench_spectral.py``); the result is the same.
+
     Args:
         waveform: ``(..., samples)``, float32 or float64.
         n_fft, hop_length, win_length, window, padding, pad_mode, n_frames, drop_bin: see :func:`stft`.
@@ -514,9 +537,56 @@ def log_spectrogram(
         ``(..., freq, frames)`` log-magnitude.
     """
     check_positive("eps", eps)
-    spec = stft(waveform, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
-                padding=padding, pad_mode=pad_mode, n_frames=n_frames, drop_bin=drop_bin)
-    return log_magnitude(spec, eps=eps)
+    _check_real("waveform", waveform)
+    needs_grad = torch.is_grad_enabled() and (
+        waveform.requires_grad or (window is not None and window.requires_grad))
+    if needs_grad or waveform.device.type != "cpu":
+        spec = stft(waveform, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
+                    padding=padding, pad_mode=pad_mode, n_frames=n_frames, drop_bin=drop_bin)
+        return log_magnitude(spec, eps=eps)
+    hop_length, win_length = _check_geometry(n_fft, hop_length, win_length, padding, pad_mode, n_frames,
+                                             drop_bin)
+    pad = stft_padding(waveform.shape[-1], n_fft=n_fft, hop_length=hop_length, padding=padding,
+                       n_frames=n_frames)
+    win = _full_window(window, win_length, n_fft, waveform.dtype, waveform.device)
+    x = _pad(waveform.reshape(-1, waveform.shape[-1]), pad.front, pad.back, pad_mode)
+    out = _log_spectrogram_blocks(x, win, hop_length, drop_bin, eps)
+    return out.transpose(-1, -2).reshape(*waveform.shape[:-1], out.shape[-1], pad.n_frames)
+
+
+def _log_spectrogram_blocks(x: torch.Tensor, window: torch.Tensor, hop_length: int, drop_bin: str,
+                            eps: float) -> torch.Tensor:
+    """Log-magnitude of padded ``(batch, samples)`` as a frames-major ``(batch, frames, freq)`` CPU tensor.
+
+    Computed block by block (about 2 MB of frames each) so that the frames and their spectra stay
+    in cache and no temporary is large enough to be mmap-ed (and page-faulted) afresh on every
+    call, which costs more than the FFT for whole-batch temporaries. Blocks are shared among
+    ``torch.get_num_threads()`` Python threads (torch kernels release the GIL): one thread per
+    core keeps both cores busy even when other processes compete for them, whereas splitting
+    every small kernel across OpenMP threads stalls at each kernel's barrier in that situation.
+    """
+    n_fft = window.shape[0]
+    frames = x.unfold(-1, n_fft, hop_length)
+    batch, n_frames = frames.shape[:2]
+    out = x.new_empty(batch, n_frames, _n_freq(n_fft, drop_bin))
+    step = max(1, _BLOCK_ELEMENTS // n_fft)
+    blocks = [(b, t) for b in range(batch) for t in range(0, n_frames, step)]
+
+    def work(part: list[tuple[int, int]]) -> None:
+        for b, t in part:
+            spec = torch.fft.rfft(frames[b, t:t + step] * window, dim=-1)
+            parts = torch.view_as_real(_drop(spec, drop_bin))
+            block = out[b, t:t + step]
+            torch.mul(parts[..., 0], parts[..., 0], out=block)
+            _magnitude_into(block, parts[..., 1]).add_(eps).log_()
+
+    workers = min(torch.get_num_threads(), len(blocks))
+    if workers <= 1:
+        work(blocks)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, [blocks[i::workers] for i in range(workers)]))
+    return out
 
 
 def amplitude_to_db(
@@ -562,7 +632,7 @@ def mel_filterbank(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Triangular mel filterbank from :func:`torchaudio.functional.melscale_fbanks`, as a ``(n_mels, freq)`` matrix.
+    """Triangular mel filters (:func:`torchaudio.functional.melscale_fbanks`) as a ``(n_mels, freq)`` matrix.
 
     The filters are computed for the ``n_fft // 2 + 1`` bins of the full spectrum and the column of
     the dropped bin is removed, so each column still sits at its true frequency ``k * sr / n_fft``.
@@ -604,7 +674,9 @@ def mel_filterbank(
     return fbank.to(dtype=dtype, device=device).contiguous()
 
 
-def log_mel(spec: torch.Tensor, *, fbank: torch.Tensor, power: float = 2.0, eps: float = 1e-6) -> torch.Tensor:
+def log_mel(
+    spec: torch.Tensor, *, fbank: torch.Tensor, power: float = 2.0, eps: float = 1e-6,
+) -> torch.Tensor:
     """``log(fbank @ |spec|^power + eps)``: log mel power (``power=2``, GANSynth) or magnitude (``power=1``).
 
     Args:
@@ -691,7 +763,7 @@ def instantaneous_frequency(spec: torch.Tensor) -> torch.Tensor:
 
 
 def phase_from_instantaneous_frequency(inst_freq: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`instantaneous_frequency`: ``cumsum(inst_freq * pi)`` along frames, wrapped to ``[0, 2 pi)``.
+    """Inverse of :func:`instantaneous_frequency`: ``cumsum(inst_freq * pi)`` along frames, in ``[0, 2 pi)``.
 
     The running sum is taken in float64 whatever the input dtype (a 4-s GANSynth clip accumulates
     hundreds of radians, where float32 keeps only ~1e-5 rad), then wrapped and rounded back.
@@ -708,7 +780,7 @@ def phase_from_instantaneous_frequency(inst_freq: torch.Tensor) -> torch.Tensor:
 
 
 def spec_to_log_mag_if(spec: torch.Tensor, *, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
-    """Complex spectrogram -> ``(log(|spec| + eps), instantaneous_frequency(spec))``, GANSynth's two channels."""
+    """Complex spectrogram -> ``(log(|spec| + eps), instantaneous_frequency(spec))``: GANSynth's channels."""
     return log_magnitude(spec, eps=eps), instantaneous_frequency(spec)
 
 
@@ -734,7 +806,8 @@ def log_mag_if_to_spec(log_mag: torch.Tensor, inst_freq: torch.Tensor, *, eps: f
     check_positive("eps", eps)
     if log_mag.shape != inst_freq.shape or log_mag.dtype != inst_freq.dtype:
         raise ParameterError(f"log_mag and inst_freq must have the same shape and dtype, got "
-                             f"{tuple(log_mag.shape)} {log_mag.dtype} and {tuple(inst_freq.shape)} {inst_freq.dtype}")
+                             f"{tuple(log_mag.shape)} {log_mag.dtype} and "
+                             f"{tuple(inst_freq.shape)} {inst_freq.dtype}")
     mag = (torch.exp(log_mag) - eps).clamp_min(0.0)
     return torch.polar(mag, phase_from_instantaneous_frequency(inst_freq))
 
@@ -752,7 +825,7 @@ def waveform_to_log_mag_if(
     drop_bin: DropBin = "none",
     eps: float = 1e-6,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Waveform -> ``(log_mag, inst_freq)``, each ``(..., freq, frames)``; GANSynth with :data:`GANSYNTH_HIRES`.
+    """Waveform -> ``(log_mag, inst_freq)``, each ``(..., freq, frames)`` (GANSynth: :data:`GANSYNTH_HIRES`).
 
     Args:
         waveform: ``(..., samples)``, float32 or float64.

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gansynth_zoo.nn.layers import (EqualizedConv2d, EqualizedLinear, LabelEmbedding, MinibatchStd, PixelNorm,
-                                    append_condition_maps)
+                                    append_condition_maps, assert_shape)
 
 __all__ = ["Discriminator", "Generator", "progress_at"]
 
@@ -74,8 +74,9 @@ def progress_at(images: int, *, n_blocks: int, stable_images: int = 800_000,
 def _geometry(shape: Sequence[int], channels: Sequence[int], start: Sequence[int]
               ) -> tuple[tuple[int, int, int], tuple[int, ...], tuple[int, int]]:
     """Checks that ``shape[1:] == start * 2**(len(channels) - 1)``; returns the three as int tuples."""
-    shape_t, channels_t, start_t = tuple(int(v) for v in shape), tuple(int(v) for v in channels), \
-        tuple(int(v) for v in start)
+    shape_t = tuple(int(v) for v in shape)
+    channels_t = tuple(int(v) for v in channels)
+    start_t = tuple(int(v) for v in start)
     if len(shape_t) != 3 or min(shape_t) < 1:
         raise ValueError(f"shape must be (channels, freq, frames) with positive sizes, got {list(shape)}")
     if not channels_t or min(channels_t) < 1:
@@ -118,7 +119,8 @@ class _ConvLayer(nn.Module):
 
 class _Progress(nn.Module):
     """The (stage, alpha) state shared by both networks, kept in buffers so that checkpoints and the
-    generator's EMA copy (whose buffers follow the model's) carry it."""
+    generator's EMA copy (whose buffers follow the model's) carry it. A progressive model reads them
+    once per forward (on CUDA, one small device-to-host copy)."""
 
     n_blocks: int
     progressive: bool
@@ -176,7 +178,8 @@ class Generator(_Progress):
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
 
     Raises:
-        ValueError: inconsistent geometry or an unknown option.
+        ValueError: inconsistent geometry or an unknown option (constructor).
+        AssertionError: inputs of other shapes (forward, :func:`~gansynth_zoo.nn.layers.assert_shape`).
     """
 
     def __init__(self, z_dim: int = 256, c_dim: int = 0, shape: Sequence[int] = (2, 1024, 128),
@@ -192,7 +195,7 @@ class Generator(_Progress):
         self.z_dim, self.c_dim = z_dim, c_dim
         self._init_progress(len(ch), progressive)
         self.embed = LabelEmbedding(c_dim, embed_dim) if c_dim and conditioning == "embedding" else None
-        in_dim = z_dim + (0 if not c_dim else embed_dim if self.embed is not None else c_dim)
+        in_dim = z_dim + (embed_dim if self.embed is not None else c_dim)
         self.pixel_norm = PixelNorm()
         blocks = [nn.Sequential(_ConvLayer(in_dim, ch[0], (kf, kt), (kf - 1, kt - 1), pixel_norm=True),
                                 _ConvLayer(ch[0], ch[0], 3, 1, pixel_norm=True))]
@@ -210,6 +213,8 @@ class Generator(_Progress):
         return torch.tanh(layer(h))
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        assert_shape(z, [None, self.z_dim])
+        assert_shape(c, [z.shape[0], self.c_dim])
         cond = c if self.embed is None else self.embed(c)
         h = self.pixel_norm(torch.cat([z, cond.to(z.dtype)], dim=1))[:, :, None, None]
         stage, alpha = self.progress()
@@ -226,8 +231,8 @@ class Generator(_Progress):
 
 
 class Discriminator(_Progress):
-    """``D(x, c)`` -> Wasserstein scores ``(batch,)``, or ``(scores, class_logits)`` with an
-    auxiliary classifier.
+    """``D(x, c)`` -> scores ``(batch,)`` (critic values or logits, depending on the loss), or
+    ``(scores, class_logits)`` with an auxiliary classifier.
 
     Args:
         c_dim: size of the conditioning vector ``c`` (0: unconditional, whatever ``conditioning`` says).
@@ -255,19 +260,21 @@ class Discriminator(_Progress):
         ``n_classes_aux > 0``, ``(batch, n_classes_aux)``.
 
     Raises:
-        ValueError: inconsistent geometry or an unknown option.
+        ValueError: inconsistent geometry or an unknown option (constructor).
+        AssertionError: inputs of other shapes (forward, :func:`~gansynth_zoo.nn.layers.assert_shape`).
     """
 
     def __init__(self, c_dim: int = 0, shape: Sequence[int] = (2, 1024, 128),
                  channels: Sequence[int] = (256, 256, 256, 256, 128, 64, 32), start: Sequence[int] = (16, 2),
                  conditioning: Literal["concat", "embedding", "projection", "none"] = "concat",
-                 embed_dim: int = 32, n_classes_aux: int = 0, mbstd_group: int = 4, progressive: bool = False):
+                 embed_dim: int = 32, n_classes_aux: int = 0, mbstd_group: int = 4,
+                 progressive: bool = False):
         super().__init__()
         self.shape, ch, (kf, kt) = _geometry(shape, channels, start)
         _check_choice("conditioning", conditioning, ("concat", "embedding", "projection", "none"))
         if c_dim < 0 or embed_dim < 1 or n_classes_aux < 0 or mbstd_group < 1:
-            raise ValueError(f"c_dim >= 0, embed_dim > 0, n_classes_aux >= 0 and mbstd_group > 0 are required; "
-                             f"got {c_dim}, {embed_dim}, {n_classes_aux}, {mbstd_group}")
+            raise ValueError(f"c_dim >= 0, embed_dim > 0, n_classes_aux >= 0 and mbstd_group > 0 are "
+                             f"required; got {c_dim}, {embed_dim}, {n_classes_aux}, {mbstd_group}")
         self.c_dim = c_dim
         self.conditioning = conditioning if c_dim else "none"
         self._init_progress(len(ch), progressive)
@@ -289,15 +296,23 @@ class Discriminator(_Progress):
         self.score = EqualizedLinear(ch[0], 1, gain=1.0)
         self.classifier = EqualizedLinear(ch[0], n_classes_aux, gain=1.0) if n_classes_aux else None
 
+    def _condition_maps(self, c: torch.Tensor) -> torch.Tensor:
+        """What is appended to the input as constant maps: ``(batch, 0 | c_dim | embed_dim)``."""
+        if self.conditioning == "concat":
+            return c
+        if self.conditioning == "embedding":
+            return self.embed(c)  # type: ignore[misc]
+        return c[:, :0]
+
     def _from_rgb(self, index: int, x: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
-        layer = self.from_rgb if index == self.n_blocks - 1 else self.lower_from_rgb[index]  # type: ignore[index]
+        top = index == self.n_blocks - 1
+        layer = self.from_rgb if top else self.lower_from_rgb[index]  # type: ignore[index]
         return layer(append_condition_maps(x, maps))
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        if tuple(x.shape[1:]) != self.shape:
-            raise ValueError(f"expected inputs (batch, {', '.join(map(str, self.shape))}), got {tuple(x.shape)}")
-        maps = c if self.conditioning == "concat" else self.embed(c) if self.conditioning == "embedding" \
-            else c[:, :0]  # type: ignore[misc]
+        assert_shape(x, [None, *self.shape])
+        assert_shape(c, [x.shape[0], self.c_dim])
+        maps = self._condition_maps(c)
         stage, alpha = self.progress()
         if stage < self.n_blocks - 1:
             x = F.avg_pool2d(x, 2 ** (self.n_blocks - 1 - stage))

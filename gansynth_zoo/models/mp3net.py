@@ -28,16 +28,22 @@ Channels (:func:`channel_schedule`). Generator block ``i = 0 .. n_blocks - 1`` (
 ``C0`` is the deepest width (512). The start grid is ``F0 = n_bins / 2^n_blocks`` bins by
 ``T0 = frames / 4^n_blocks`` frames, so the geometry follows from ``shape`` and ``n_blocks``:
 
-============== ========================== ======================= ================================
-config         shape, n_blocks            start (C0, F0, T0)       parameters G / D
-============== ========================== ======================= ================================
-95 s (paper)   (2, 128, 16384), 6, base 16 (512, 2, 4)            58,981,762 / 59,088,225
-5 s (paper)    (2, 128, 1024), 5, base 128 (512, 4, 1)            63,901,698 / 64,297,217
-============== ========================== ======================= ================================
+- 95 s model (paper): ``shape = (2, 128, 16384)``, 6 blocks, ``channels_base = 16``, start
+  ``(512, 2, 4)``; 58,981,762 parameters in G and 59,088,225 in D.
+- 5 s model (paper): ``shape = (2, 128, 1024)``, 5 blocks, ``channels_base = 128``, start
+  ``(512, 4, 1)``; 63,901,698 parameters in G and 64,297,217 in D.
 
 The 95 s counts are exactly the ones the spec measured from the reference code; the paper gives
 "64M" for the 5 s model. Shapes are asserted at every block edge (:func:`assert_shape`); the
 expected ones are in the ``edges`` attribute of both networks.
+
+Data. A cache window of ``L = 128 * frames`` samples has ``frames + 1`` MDCT frames
+(``mdct(..., norm="mp3net")``); the run configs keep the first ``frames`` (``data.frames``), so
+``pipelines/features/music-95s.toml`` has windows of 2,097,152 samples (95.25 s), as in the spec.
+(The reference slices the MDCT of whole tracks, so its first frame of a slice sees the preceding
+audio where a cache window's first frame sees zero padding.)
+Training adds MP3net's psychoacoustic noise to every critic input
+(:class:`gansynth_zoo.nn.psychoacoustic.PsychoacousticNoise`, ``loss.psychoacoustic_noise``).
 
 Deviations from the spec, all deliberate:
 
@@ -80,7 +86,8 @@ __all__ = ["Discriminator", "DiscriminatorBlock", "Generator", "GeneratorBlock",
 _SLOPE = 0.2
 
 
-def channel_schedule(n_blocks: int = 6, channels_base: int = 16, channels_max: int = 512) -> list[tuple[int, int, int]]:
+def channel_schedule(n_blocks: int = 6, channels_base: int = 16,
+                     channels_max: int = 512) -> list[tuple[int, int, int]]:
     """The generator's ``(in, mid, out)`` channels per block, deepest first.
 
     Block ``i`` has ``(4 b, 2 b, b)`` with ``b = channels_base * 4^(n_blocks - 1 - i)``, each capped
@@ -126,7 +133,8 @@ def _geometry(shape: Sequence[int], n_blocks: int) -> tuple[tuple[int, int, int]
 
 def _check_unconditional(c_dim: int) -> None:
     if c_dim != 0:
-        raise ValueError(f"MP3net is unconditional: c_dim must be 0, got {c_dim} (set model.conditional = false)")
+        raise ValueError(f"MP3net is unconditional: c_dim must be 0, got {c_dim} "
+                         "(set model.conditional = false)")
 
 
 def _conv(in_channels: int, out_channels: int, stride: tuple[int, int] = (1, 1)) -> nn.Conv2d:
@@ -152,7 +160,7 @@ def _init_glorot(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def _float32_region(device: torch.device):
+def _float32_region(device: torch.device) -> contextlib.AbstractContextManager:
     """Disables autocast (when the device has one) so that the enclosed ops run in float32."""
     if torch.amp.is_autocast_available(device.type):
         return torch.autocast(device.type, enabled=False)
@@ -263,8 +271,9 @@ class Generator(nn.Module):
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, 0)`` -> ``(batch, *shape)``.
     """
 
-    def __init__(self, z_dim: int = 512, c_dim: int = 0, shape: Sequence[int] = (2, 128, 16384), n_blocks: int = 6,
-                 channels_base: int = 16, channels_max: int = 512, checkpoint: bool = False):
+    def __init__(self, z_dim: int = 512, c_dim: int = 0, shape: Sequence[int] = (2, 128, 16384),
+                 n_blocks: int = 6, channels_base: int = 16, channels_max: int = 512,
+                 checkpoint: bool = False):
         super().__init__()
         _check_unconditional(c_dim)
         self.z_dim, self.c_dim, self.checkpoint = z_dim, c_dim, checkpoint
@@ -324,7 +333,8 @@ class Discriminator(nn.Module):
         _, n_bins, frames = self.shape
         #: ``(channels, bins, frames)`` of the input, after the "from input" layer and after each block.
         self.edges = [self.shape, (schedule[0][0], n_bins, frames)]
-        self.edges += [(out, n_bins >> (j + 1), frames // 4 ** (j + 1)) for j, (_, _, out) in enumerate(schedule)]
+        self.edges += [(out, n_bins >> (j + 1), frames // 4 ** (j + 1))
+                       for j, (_, _, out) in enumerate(schedule)]
         self.from_input = nn.Sequential(nn.Conv2d(self.shape[0], schedule[0][0], 1), _lrelu())
         self.blocks = nn.ModuleList(DiscriminatorBlock(*channels) for channels in schedule)
         self.head = _CriticHead((schedule[-1][2], f0, t0), mbstd_group_size)

@@ -122,6 +122,7 @@ def assert_shape(tensor: torch.Tensor, shape: Sequence[int | None]) -> None:
     Raises:
         AssertionError: the number of dimensions or a size differs; the message gives both shapes.
     """
-    if tensor.dim() != len(shape) or any(want is not None and have != want for have, want in zip(tensor.shape, shape)):
+    mismatch = any(want is not None and have != want for have, want in zip(tensor.shape, shape))
+    if tensor.dim() != len(shape) or mismatch:
         expected = ", ".join("*" if want is None else str(want) for want in shape)
         raise AssertionError(f"expected shape ({expected}), got {tuple(tensor.shape)}")

@@ -166,8 +166,19 @@ class Trainer:
         out["loss/g"] = total.detach()
         return out
 
+    def _grow(self) -> None:
+        """Sets the progressive stage and fade of both networks from the images seen so far."""
+        from gansynth_zoo.models.gansynth import progress_at
+
+        train = self.config.train
+        for net in (self.state.G, self.state.D):
+            if getattr(net, "progressive", False):
+                net.set_progress(*progress_at(self.state.step * train.batch_size, n_blocks=net.n_blocks,
+                                              stable_images=train.stable_images, fade_images=train.fade_images))
+
     def train_step(self) -> dict[str, float]:
         """``n_critic`` discriminator updates and one generator update; returns the step's scalars."""
+        self._grow()
         self.state.G.train()
         self.state.D.train()
         scalars: dict[str, float] = {}

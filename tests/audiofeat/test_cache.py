@@ -187,15 +187,15 @@ def _wait_for_parts(parts: Path, count: int, process: subprocess.Popen, timeout:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_extraction_leaves_no_corrupt_output_and_resumes(tmp_path, sig):
     root = tmp_path / "data"
-    write_oneshots(root, OneShotsConfig(per_subclass=40, duration=0.2, subclasses=SUBCLASSES))
+    write_oneshots(root, OneShotsConfig(per_subclass=60, duration=0.2, subclasses=SUBCLASSES))
     config = tmp_path / "f.toml"
     config.write_text('features = ["mdct", "threshold"]\n[audio]\nlength = 2048\n[mdct]\nn_bins = 64\n')
     out = tmp_path / "c.h5"
     process = _run_cli("extract", str(root), str(out), "--config", str(config))
     _wait_for_parts(tmp_path / "c.h5.parts", 10, process)
     process.send_signal(sig)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode != 0
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0, f"the extraction finished before the signal arrived: {stdout}"
     if sig == signal.SIGINT:
         assert process.returncode == 130 and "--resume" in stderr
     assert not out.exists()
@@ -205,13 +205,13 @@ def test_killed_extraction_leaves_no_corrupt_output_and_resumes(tmp_path, sig):
         with np.load(part) as data:
             assert "record" in data and data["feature_mdct"].shape == (1, 1, 64, 33)
     done = len(parts)
-    assert 10 <= done < 160
+    assert 10 <= done < 240
     resumed = _run_cli("extract", str(root), str(out), "--config", str(config), "--resume")
     stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr
-    assert f"160 examples from 160 files ({160 - done} computed now)" in stdout
+    assert f"240 examples from 240 files ({240 - done} computed now)" in stdout
     cache = open_cache(out)
-    assert len(cache) == 160 and len(set(cache.source_names)) == 160
+    assert len(cache) == 240 and len(set(cache.source_names)) == 240
     reference = FeatureConfig(features=("mdct", "threshold"), audio=AudioSettings(length=2048),
                               mdct=MdctSettings(n_bins=64))
     from audiofeat.features import FeatureExtractor

@@ -45,7 +45,8 @@ def test_griffinlim_matches_librosa_from_the_same_random_phase(mag64):
     seed = 7
     phase = 2 * np.pi * np.random.default_rng(seed).random(mag64.shape)
     ours = AF.griffinlim(mag64, **KW, n_iter=32, init=torch.from_numpy(phase), length=N)
-    ref = librosa.griffinlim(mag64.numpy(), **KW, n_iter=32, random_state=np.random.default_rng(seed), length=N)
+    ref = librosa.griffinlim(mag64.numpy(), **KW, n_iter=32, random_state=np.random.default_rng(seed),
+                             length=N)
     np.testing.assert_allclose(ours.numpy(), ref, rtol=0, atol=1e-9)
 
 
@@ -54,7 +55,8 @@ def test_griffinlim_matches_librosa_from_the_same_random_phase(mag64):
 def test_griffinlim_matches_torchaudio(mag64, momentum):
     ref = torchaudio.transforms.GriffinLim(n_fft=512, hop_length=128, n_iter=16, power=1.0, momentum=momentum,
                                            length=N, rand_init=False, wkwargs={"dtype": torch.float64})(mag64)
-    ours = AF.griffinlim(mag64, **KW, n_iter=16, momentum=momentum, init="zeros", length=N, pad_mode="reflect")
+    ours = AF.griffinlim(mag64, **KW, n_iter=16, momentum=momentum, init="zeros", length=N,
+                         pad_mode="reflect")
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-9)
 
 
@@ -72,6 +74,13 @@ def test_griffinlim_output_is_finite_real_and_of_the_right_length(rng, layout, l
                       generator=torch.Generator().manual_seed(0))
     assert y.shape == (length,) and y.dtype == torch.float32 and not y.is_complex()
     assert torch.isfinite(y).all() and y.abs().max() > 0
+
+
+def test_griffinlim_stays_finite_where_the_estimate_vanishes():
+    """GANSynth's low-res layout pads 2304 zeros in front: frame 0 of any estimate is exactly 0."""
+    mag = torch.full((512, 256), 10.0)
+    y = AF.griffinlim(mag, **AF.GANSYNTH_LOWRES.as_kwargs(), length=64000, n_iter=3, init="zeros")
+    assert torch.isfinite(y).all()
 
 
 def test_griffinlim_is_deterministic_given_a_generator(mag64):
@@ -106,12 +115,21 @@ def test_pghi_phase_advance_of_a_sinusoid():
     mag = AF.magnitude(AF.stft(x, n_fft=n_fft, hop_length=hop))
     phase = AF.pghi_phase(mag, n_fft=n_fft, hop_length=hop)
     k = round(f * n_fft / SR)
-    advance = torch.remainder(phase[k, 5:-5].diff() - 2 * math.pi * f * hop / SR + math.pi, 2 * math.pi) - math.pi
-    assert advance.abs().max() < 0.05
+    expected = 2 * math.pi * f * hop / SR
+
+    def wrap(p: torch.Tensor) -> torch.Tensor:
+        return torch.remainder(p + math.pi, 2 * math.pi) - math.pi
+
+    assert wrap(phase[k, 5:-5].diff() - expected).abs().max() < 0.05
     # The bins around the peak share that advance, as they should for one partial.
-    lobe = torch.remainder(phase[k - 2:k + 3, 5:-5].diff(dim=-1) - 2 * math.pi * f * hop / SR + math.pi,
-                           2 * math.pi) - math.pi
-    assert lobe.abs().max() < 0.1
+    assert wrap(phase[k - 2:k + 3, 5:-5].diff(dim=-1) - expected).abs().max() < 0.1
+
+
+def test_pghi_window_argument(mag64):
+    hann = AF.pghi_phase(mag64, **KW, window=torch.hann_window(512, dtype=torch.float64))
+    assert torch.equal(hann, AF.pghi_phase(mag64, **KW))  # the default window is this Hann window
+    hamming = AF.pghi_phase(mag64, **KW, window=torch.hamming_window(512, dtype=torch.float64))
+    assert hamming.shape == mag64.shape and torch.isfinite(hamming).all()
 
 
 def test_spectral_convergence(mag64, rng):
@@ -123,6 +141,12 @@ def test_spectral_convergence(mag64, rng):
     torch.testing.assert_close(AF.spectral_convergence(mag64, estimate, **KW), expected)
     batched = AF.spectral_convergence(torch.stack([mag64, mag64]), torch.stack([estimate, estimate]), **KW)
     assert batched.shape == (2,)
+    # GANSynth layout: the frame count of mag fixes the front padding of the waveform's STFT.
+    clip = torch.from_numpy(chord(16000, rng))
+    kw = AF.StftLayout(n_fft=1024, hop_length=256, padding="front", n_frames=64, drop_bin="dc").as_kwargs()
+    target = AF.magnitude(AF.stft(clip, **kw))
+    del kw["n_frames"]
+    assert AF.spectral_convergence(target, clip, **kw).item() < 1e-12
 
 
 def test_batched_equals_itemwise_and_module_equals_functional(rng):

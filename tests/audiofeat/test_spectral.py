@@ -62,6 +62,28 @@ def test_stft_matches_torchaudio_spectrogram(rng):
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("layout", [AF.StftLayout(n_fft=256, hop_length=64),
+                                    AF.StftLayout(n_fft=256, hop_length=64, padding="front", drop_bin="dc"),
+                                    AF.StftLayout(n_fft=200, hop_length=50, win_length=160, pad_mode="reflect",
+                                                  drop_bin="nyquist")],
+                         ids=["center", "front-dc", "reflect-nyquist"])
+def test_blockwise_log_spectrogram_equals_stft_then_log(rng, threads, layout):
+    """The fused CPU path (blocks shared among threads) gives the numbers of stft + log_magnitude."""
+    x = torch.from_numpy(rng.standard_normal((3, 2, 40000)).astype(np.float32))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        fused = AF.log_spectrogram(x, **layout.as_kwargs())
+    finally:
+        torch.set_num_threads(before)
+    reference = AF.log_magnitude(AF.stft(x, **layout.as_kwargs()))
+    assert fused.shape == reference.shape
+    torch.testing.assert_close(fused, reference, rtol=0, atol=0)
+    with_grad = AF.log_spectrogram(x.clone().requires_grad_(True), **layout.as_kwargs())
+    torch.testing.assert_close(with_grad.detach(), reference, rtol=1e-6, atol=1e-5)
+
+
 def test_magnitude_equals_abs_with_and_without_grad(rng):
     spec = torch.from_numpy(rng.standard_normal((5, 7)) + 1j * rng.standard_normal((5, 7)))
     torch.testing.assert_close(AF.magnitude(spec), spec.abs(), rtol=1e-14, atol=0)
@@ -230,8 +252,8 @@ def test_log_mag_if_modules_equal_functionals(rng):
     ref_mag, ref_if = AF.waveform_to_log_mag_if(x, **layout.as_kwargs())
     torch.testing.assert_close(log_mag, ref_mag)
     torch.testing.assert_close(inst_freq, ref_if)
-    torch.testing.assert_close(inverse(log_mag, inst_freq),
-                               AF.log_mag_if_to_waveform(log_mag, inst_freq, length=8000, **layout.as_kwargs()))
+    expected = AF.log_mag_if_to_waveform(log_mag, inst_freq, length=8000, **layout.as_kwargs())
+    torch.testing.assert_close(inverse(log_mag, inst_freq), expected)
     spectrogram = T.LogSpectrogram(**layout.as_kwargs())
     torch.testing.assert_close(spectrogram(x), ref_mag)
 
@@ -255,15 +277,20 @@ def test_batched_equals_itemwise(rng):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_device_round_trip(device, rng, dtype):
     x = torch.from_numpy(chord(2 * 8000, rng)).reshape(2, 8000).to(device=device, dtype=dtype)
-    module = T.LogMagIF(**dataclasses.replace(AF.GANSYNTH_LOWRES, n_frames=None).as_kwargs()).to(device)
+    layout = dataclasses.replace(AF.GANSYNTH_LOWRES, n_frames=None).as_kwargs()
+    module = T.LogMagIF(**layout).to(device)
     log_mag, inst_freq = module(x)
     assert log_mag.device.type == device.type and log_mag.dtype == dtype
-    inverse = T.InverseLogMagIF(length=8000, **dataclasses.replace(AF.GANSYNTH_LOWRES, n_frames=None).as_kwargs())
+    inverse = T.InverseLogMagIF(length=8000, **layout)
     y = inverse.to(device)(log_mag, inst_freq)
     assert y.device.type == device.type
     assert (y - x)[:, 1024:-1024].square().mean().sqrt() < 1e-5
+    stats = AF.BinStatistics().update(log_mag)
+    assert stats.mean.device.type == "cpu"
+    torch.testing.assert_close(stats.mean, log_mag.double().mean(dim=(0, 2)).cpu())
     cpu = AF.log_spectrogram(x.cpu(), n_fft=512, hop_length=128)
-    torch.testing.assert_close(AF.log_spectrogram(x, n_fft=512, hop_length=128).cpu(), cpu, rtol=1e-4, atol=1e-4)
+    on_device = AF.log_spectrogram(x, n_fft=512, hop_length=128)
+    torch.testing.assert_close(on_device.cpu(), cpu, rtol=1e-4, atol=1e-4)
 
 
 # ----------------------------------------------------------------------------------- normalisation
