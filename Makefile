@@ -90,7 +90,8 @@ train-cgan: data-oneshots
 
 # The README's main command: the embedded dataset, its features, a short training, samples per class,
 # metrics and real-time factors, in about 15 minutes on 2 CPU cores.
-demo: features
+demo: $(STAMP)
+	$(MAKE) --no-print-directory features FEATURES=demo SET=
 	$(call run-gan,demo)
 
 clean-venv:

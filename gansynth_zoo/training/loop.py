@@ -85,6 +85,8 @@ class Trainer:
 
     def _batch(self) -> Batch:
         b = self.data.sample(self.config.train.batch_size, self.state.data_generator)
+        if not self.config.model.conditional:  # unconditional models get an empty (batch, 0) c
+            b = b._replace(c=b.c[:, :0])
         return Batch(*(None if t is None else t.to(self.device, non_blocking=True) for t in b))
 
     def _autocast(self):
