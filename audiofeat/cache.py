@@ -48,6 +48,7 @@ import torch
 from torch.utils.data import Dataset
 
 from audiofeat import __version__
+from audiofeat._files import atomic_path
 from audiofeat.config import config_from_dict, config_hash, config_to_dict
 from audiofeat.discovery import Source, discover, inputs_digest
 from audiofeat.exceptions import AudioFileError, ParameterError
@@ -395,9 +396,8 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, sort_keys=True))
 
 
 # --- merging -------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ Length policy of :func:`fix_length` (used by :func:`load_audio` when ``length`` 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
+from audiofeat._files import atomic_path
 from audiofeat._checks import check_choice, check_positive, check_positive_int, check_tensor
 from audiofeat.exceptions import AudioFileError, ParameterError
 
@@ -287,17 +287,9 @@ def save_audio(
     if clip:
         data = np.clip(data, -1.0, 1.0)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        fmt = _format_for(path)
+    fmt = _format_for(path)
+    with atomic_path(path) as tmp:
         sf.write(tmp, data.T, sample_rate, subtype=subtype, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

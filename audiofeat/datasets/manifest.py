@@ -20,10 +20,10 @@ from __future__ import annotations
 import csv
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from audiofeat._files import atomic_path
 from audiofeat.exceptions import ParameterError
 
 __all__ = ["REQUIRED_COLUMNS", "check_label", "write_csv", "write_manifest"]
@@ -73,17 +73,9 @@ def write_csv(path: str | os.PathLike, rows: Iterable[Mapping[str, object]], *,
     header = list(columns)
     for row in rows:
         header.extend(key for key in row if key not in header)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header, restval="")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({key: str(value) for key, value in row.items()})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, restval="")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: str(value) for key, value in row.items()})
     return path

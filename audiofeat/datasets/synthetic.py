@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
+from audiofeat._files import atomic_path
 from audiofeat._checks import check_positive, check_positive_int
 from audiofeat.config import config_hash, config_to_dict
 from audiofeat.exceptions import ParameterError
@@ -273,7 +274,6 @@ def write_oneshots(out_dir: str | os.PathLike, config: OneShotsConfig) -> list[P
                 save_audio(path, audio, config.sample_rate)
             files.append(path)
     wanted["files"] = len(files)
-    tmp = record.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(wanted, indent=2) + "\n")
-    os.replace(tmp, record)
+    with atomic_path(record) as tmp:
+        tmp.write_text(json.dumps(wanted, indent=2) + "\n")
     return files

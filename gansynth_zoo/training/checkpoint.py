@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from audiofeat._files import atomic_path
+
 __all__ = ["FORMAT_VERSION", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "save_atomic"]
 
 FORMAT_VERSION = 1
@@ -23,15 +25,9 @@ _PATTERN = re.compile(r"ckpt-(\d{8})\.pt$")
 
 def save_atomic(obj: dict[str, Any], path: str | os.PathLike) -> Path:
     """``torch.save`` to a temporary file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
