@@ -1,0 +1,49 @@
+"""The GAN losses against hand-computed values, and the direction of their gradients."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gansynth_zoo import losses
+
+
+def test_nonsaturating_and_hinge_values():
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 0.5])
+    softplus = lambda v: math.log1p(math.exp(v))  # noqa: E731
+    assert losses.d_nonsaturating(real, fake).item() == pytest.approx(
+        (softplus(-2) + softplus(0)) / 2 + (softplus(-1) + softplus(0.5)) / 2)
+    assert losses.g_nonsaturating(fake).item() == pytest.approx((softplus(1) + softplus(-0.5)) / 2)
+    assert losses.d_hinge(real, fake).item() == pytest.approx((0 + 1) / 2 + (0 + 1.5) / 2)
+    assert losses.g_hinge(fake).item() == pytest.approx(0.25)
+    assert losses.d_wasserstein(real, fake).item() == pytest.approx(-0.25 - 1.0)
+    assert losses.drift_penalty(real).item() == pytest.approx(2.0)
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    w = torch.tensor([3.0, 4.0])  # |grad| = 5 everywhere
+    penalty = losses.gradient_penalty(lambda x: x @ w, torch.randn(6, 2), torch.randn(6, 2),
+                                      generator=torch.Generator().manual_seed(0))
+    assert penalty.item() == pytest.approx(16.0)
+
+
+def test_mode_seeking_matches_hand_computed_value():
+    fake_1 = torch.tensor([[0.0, 1.0], [2.0, 2.0]])
+    fake_2 = torch.tensor([[1.0, 1.0], [2.0, 0.0]])
+    z_1, z_2 = torch.zeros(2, 3), torch.full((2, 3), 0.5)
+    # d_I = mean |f1 - f2| = (1 + 0 + 0 + 2) / 4 = 0.75; d_z = 0.5; ratio 1.5
+    assert losses.mode_seeking(fake_1, fake_2, z_1, z_2).item() == pytest.approx(1 / (1.5 + 1e-5))
+    assert losses.mode_seeking(fake_1, fake_1, z_1, z_2).item() == pytest.approx(1e5)
+
+
+def test_mode_seeking_gradient_pushes_outputs_apart():
+    fake_1 = torch.tensor([[0.2, -0.1]], requires_grad=True)
+    fake_2 = torch.tensor([[0.0, 0.3]], requires_grad=True)
+    loss = losses.mode_seeking(fake_1, fake_2, torch.zeros(1, 4), torch.ones(1, 4))
+    loss.backward()
+    step = 1e-3
+    with torch.no_grad():
+        moved_1, moved_2 = fake_1 - step * fake_1.grad, fake_2 - step * fake_2.grad
+    assert (moved_1 - moved_2).abs().sum() > (fake_1 - fake_2).abs().sum()
+    assert torch.all(fake_1.grad * (fake_1 - fake_2) < 0)  # descent increases the difference
