@@ -53,7 +53,7 @@ def split_indices(labels: torch.Tensor, *, held_out: float = 0.2, seed: int = 0)
 
 def _magnitude_channels(x: torch.Tensor, representation: Representation) -> torch.Tensor:
     """The model-scale log-magnitude channels (the classifier's input)."""
-    return x[:, :representation.audio_channels]
+    return x[:, representation.channels_of("log_mag")]
 
 
 def _classifier(data, representation: Representation, train_rows: torch.Tensor, test_rows: torch.Tensor,

@@ -28,7 +28,7 @@ import torch
 
 from audiofeat.config import config_from_dict, config_to_dict
 from audiofeat.exceptions import ConfigError
-from audiofeat.features import FeatureConfig
+from audiofeat.features import FEATURES, FeatureConfig
 from audiofeat.functional.normalization import (GANSYNTH_IF_AFFINE, GANSYNTH_LOG_MAG_AFFINE, affine_denormalize,
                                                 affine_normalize, destandardize, standardize)
 
@@ -60,6 +60,11 @@ class Representation:
     @property
     def audio_channels(self) -> int:
         return self.feature_config.audio.channels
+
+    def channels_of(self, feature: str) -> slice:
+        """The channels of ``feature`` in the model tensor."""
+        start = self.features.index(feature) * self.audio_channels
+        return slice(start, start + self.audio_channels)
 
     def _scale(self, name: str, x: torch.Tensor, inverse: bool) -> torch.Tensor:
         if name == "if":
@@ -140,7 +145,8 @@ def load_cache_data(path: str, *, features: tuple[str, ...] = (), normalization:
 
     Args:
         path: the HDF5 cache.
-        features: the features the model sees (default: all of the cache's except ``aux_feature``).
+        features: the features the model sees, in channel order (default: all of the cache's except
+            ``aux_feature``, in the order of :data:`audiofeat.features.FEATURES`: log_mag first).
         normalization: see :class:`Representation`.
         aux_feature: a feature loaded beside ``x`` rather than into it, when the cache has it and
             it is not listed in ``features`` (MP3Net's masking threshold).
@@ -156,7 +162,7 @@ def load_cache_data(path: str, *, features: tuple[str, ...] = (), normalization:
         raise ConfigError(f"data.path {path} does not exist: build the cache first (`make features`)")
     with h5py.File(path, "r") as f:
         available = list(f["features"])
-    chosen = tuple(features) or tuple(f for f in available if f != aux_feature)
+    chosen = tuple(features) or tuple(f for f in FEATURES if f in available and f != aux_feature)
     missing = [f for f in chosen if f not in available]
     if missing:
         raise ConfigError(f"{path} has no feature(s) {missing}; it has {available}")

@@ -48,6 +48,7 @@ def test_cache_data_and_representation_round_trip(cache):
     assert data.label_names == ("bass/sub", "drums/kick", "drums/snare")
     assert data.x.abs().max() <= 1.0
     rep = Representation.from_dict(data.info["representation"])
+    assert rep.features == ("log_mag", "if") and rep.channels_of("if") == slice(1, 2)  # canonical order
     decoded = rep.decode(data.x)
     with __import__("h5py").File(cache, "r") as f:
         np.testing.assert_allclose(decoded["if"].numpy(), f["features/if"][()], atol=1e-6)
