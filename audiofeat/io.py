@@ -71,7 +71,8 @@ def read_audio(source: str | os.PathLike | BinaryIO, *, name: str | None = None)
     try:
         data, sample_rate = sf.read(source, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        raise AudioFileError(label, f"unreadable or not audio ({error})") from None
+        detail = getattr(error, "error_string", None) or str(error)  # libsndfile's words, without its file object
+        raise AudioFileError(label, f"unreadable or not audio ({detail})") from None
     if data.shape[0] == 0:
         raise AudioFileError(label, "empty: the file holds zero samples")
     if not np.isfinite(data).all():
