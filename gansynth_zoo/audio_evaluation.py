@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from gansynth_zoo.data.audio import Representation
@@ -31,7 +30,7 @@ from gansynth_zoo.evaluation import generate, load_generator
 from gansynth_zoo.metrics import report_metric
 from gansynth_zoo.metrics.classifier import (accuracy, embed, load_classifier, per_class_accuracy, predict,
                                              save_classifier, train_classifier)
-from gansynth_zoo.metrics.diversity import mean_pairwise_distance
+from gansynth_zoo.metrics.diversity import diversity_report
 from gansynth_zoo.metrics.frechet import frechet_distance, kernel_distance
 from gansynth_zoo.metrics.ndb import ndb_jsd
 
@@ -111,11 +110,7 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
                                                                per_class_accuracy(probs, labels, n_labels)))
     k = min(50, len(train_rows) // 4)
     result.update(ndb_jsd(real_mag[train_rows].flatten(1), fake_mag.flatten(1), k=k, seed=seed))
-    for name, generated, real in (("log_mag", fake_mag, real_mag[test_rows]),
-                                  ("embedding", fake_embedding, real_embedding)):
-        fake_div = mean_pairwise_distance(generated, labels)
-        real_div = mean_pairwise_distance(real, data.labels[test_rows])
-        result[f"pairwise_{name}"] = float(np.mean(list(fake_div.values())))
-        result[f"pairwise_{name}_real"] = float(np.mean(list(real_div.values()))) if real_div else float("nan")
+    result.update(diversity_report("log_mag", fake_mag, labels, real_mag[test_rows], data.labels[test_rows]))
+    result.update(diversity_report("embedding", fake_embedding, labels, real_embedding, data.labels[test_rows]))
     report_metric(run_dir, "audio", result, checkpoint=f"generator.pt (step {export['step']})")
     return result

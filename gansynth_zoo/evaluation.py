@@ -6,6 +6,8 @@ The digit suite (MNIST, or scikit-learn's 8x8 digits in tests) reports:
   models only), overall and per class;
 - ``frechet_distance``: between the classifier's embeddings of the generated examples and of the
   real test split, over every example (at least 10,000 for MNIST);
+- ``pairwise_pixels`` / ``pairwise_embedding`` (within-digit mean pairwise distance, with the real
+  test digits' figure beside it), ``ndb_k`` and ``jsd`` (K-means bins of real training digits);
 - a grid PNG with one row per class (requested class for conditional models, predicted class
   otherwise).
 """
@@ -22,7 +24,9 @@ from gansynth_zoo.images import image_grid, write_png
 from gansynth_zoo.metrics import report_metric
 from gansynth_zoo.metrics.classifier import (accuracy, embed, load_classifier, per_class_accuracy, predict,
                                              save_classifier, train_classifier)
+from gansynth_zoo.metrics.diversity import diversity_report
 from gansynth_zoo.metrics.frechet import frechet_distance
+from gansynth_zoo.metrics.ndb import ndb_jsd
 from gansynth_zoo.registry import build_model
 from gansynth_zoo.training.checkpoint import load_checkpoint
 
@@ -103,6 +107,13 @@ def evaluate_digits(run_dir: str | os.PathLike, *, classifier_path: str | os.Pat
     if conditional:
         result["conditional_accuracy"] = accuracy(probs, labels)
         result["conditional_accuracy_per_class"] = per_class_accuracy(probs, labels, 10)
+    # diversity beside quality (issue 8): within-digit spread, and bins of real training images
+    by = labels if conditional else predicted
+    result.update(diversity_report("pixels", images, by, test.x, test.labels))
+    result.update(diversity_report("embedding", torch.from_numpy(fake_embedding), by,
+                                   torch.from_numpy(real_embedding), test.labels))
+    train = load_training_data(source, split="train")
+    result.update(ndb_jsd(train.x[:10000].flatten(1), images.flatten(1), k=min(50, len(train) // 4), seed=seed))
     rows = []
     for digit in range(10):
         pick = (labels == digit) if conditional else (predicted == digit)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["mean_pairwise_distance"]
+__all__ = ["diversity_report", "mean_pairwise_distance"]
 
 
 def mean_pairwise_distance(x: torch.Tensor, labels: torch.Tensor) -> dict[int, float]:
@@ -19,3 +19,13 @@ def mean_pairwise_distance(x: torch.Tensor, labels: torch.Tensor) -> dict[int, f
         n = len(rows)
         out[int(label)] = float(d.sum() / (n * (n - 1)) / x.shape[1] ** 0.5)
     return out
+
+
+def diversity_report(name: str, generated: torch.Tensor, generated_labels: torch.Tensor, real: torch.Tensor,
+                     real_labels: torch.Tensor) -> dict[str, float]:
+    """``pairwise_<name>`` (generated) and ``pairwise_<name>_real``: within-label mean pairwise
+    distances averaged over labels; the real figure gives the scale a diverse model should reach."""
+    fake = mean_pairwise_distance(generated, generated_labels)
+    true = mean_pairwise_distance(real, real_labels)
+    return {f"pairwise_{name}": sum(fake.values()) / max(len(fake), 1),
+            f"pairwise_{name}_real": sum(true.values()) / len(true) if true else float("nan")}

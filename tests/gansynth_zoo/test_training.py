@@ -105,3 +105,18 @@ def test_cli_train_dry_run_resume_and_errors(tmp_path):
     assert more.exit_code == 0 and "resumed" in more.output and "step 3/3" in more.output
     bad = runner.invoke(main, [*args, "--set", "loss.kind=l1"])
     assert bad.exit_code == 2 and "loss.kind must be one of" in bad.output
+
+
+def test_evaluate_digits_reports_quality_diversity_and_a_grid(tmp_path):
+    run_dir = builders.train(load_config(None, [*TINY, "train.steps=2", "eval.classifier_steps=100"]), out=tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["evaluate", str(run_dir), "--samples", "200", "--device", "cpu",
+                                  "--classifier", str(tmp_path / "clf.pt")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run_dir / "metric-digits.jsonl").read_text().splitlines()[-1])
+    assert metrics["samples"] == 200 and 0 <= metrics["conditional_accuracy"] <= 1
+    assert len(metrics["conditional_accuracy_per_class"]) == 10 and metrics["frechet_distance"] >= 0
+    assert metrics["pairwise_pixels"] > 0 and metrics["pairwise_pixels_real"] > 0
+    assert 0 <= metrics["ndb_k"] <= 1 and 0 <= metrics["jsd"] <= 1
+    assert (run_dir / "samples-grid.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "clf.pt").exists()
