@@ -61,6 +61,7 @@ DEVICE ?= auto
 train-mnist: data-mnist
 	@set -e; run=$$($(VENV)/bin/gansynth-zoo train --config pipelines/configs/$(MNIST_CONFIG).toml --out $(RUNS) \
 		--device $(DEVICE) $(SET) | tee /dev/stderr | sed -n 's/^done: //p'); \
+	[ -n "$$run" ] || { echo "train-mnist: training failed" >&2; exit 1; }; \
 	$(VENV)/bin/gansynth-zoo evaluate "$$run" --device $(DEVICE) --classifier $(DATA)/classifiers/mnist.pt
 
 # Feature caches (issue 5): any folder tree or CSV manifest through INPUT, any config through FEATURES.
@@ -77,6 +78,7 @@ features: $(STAMP)
 define run-gan
 	@set -e; run=$$($(VENV)/bin/gansynth-zoo train --config pipelines/configs/$(1).toml --out $(RUNS) \
 		--device $(DEVICE) $(SET) | tee /dev/stderr | sed -n 's/^done: //p'); \
+	[ -n "$$run" ] || { echo "$(1): training failed" >&2; exit 1; }; \
 	$(VENV)/bin/gansynth-zoo sample "$$run" --n 4 --out "$$run/samples" --device $(DEVICE); \
 	$(VENV)/bin/gansynth-zoo evaluate "$$run" --device $(DEVICE); \
 	$(VENV)/bin/gansynth-zoo rtf "$$run" --device $(DEVICE); \
