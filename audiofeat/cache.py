@@ -11,7 +11,7 @@ Layout of a cache (``schema_version`` 1)::
     /sources/{name,label,sha256,meta}      str (S,)  every source file that gave examples (meta: JSON)
     /sources/examples         int64 (S,)
     /skipped/{name,reason}    str (K,)     every input that was skipped, and why
-    /stats/<name>/{count,sum,sum_sq,mean,std,min,max}   per-bin statistics over all examples and frames
+    /stats/<name>/{count,mean,std,min,max}   per-(channel, bin) statistics over all examples and frames
     attributes: schema_version, audiofeat_version, config (JSON), config_hash, inputs_digest,
                 shard, vocabulary (JSON), n_examples, created
 
@@ -53,6 +53,7 @@ from audiofeat.config import config_from_dict, config_hash, config_to_dict
 from audiofeat.discovery import Source, discover, inputs_digest
 from audiofeat.exceptions import AudioFileError, ParameterError
 from audiofeat.features import FeatureConfig, FeatureExtractor
+from audiofeat.functional.normalization import BinStatistics
 from audiofeat.labels import LabelVocabulary
 
 __all__ = ["SCHEMA_VERSION", "BuildReport", "FeatureCache", "build_cache", "describe_cache", "merge_caches",
@@ -230,43 +231,39 @@ def _compute_part(extractor: FeatureExtractor, index: int, source: Source, parts
 
 
 class _Moments:
-    """Per-bin count, sum, sum of squares, min and max over examples and frames (float64)."""
+    """Per-(channel, bin) statistics over examples and frames: :class:`BinStatistics` (mean and
+    standard deviation by Chan's pairwise update) over the flattened channel x bin axis, plus min and max."""
 
     def __init__(self, bins: tuple[int, ...]):
-        self.count = 0
-        self.sum = np.zeros(bins)
-        self.sum_sq = np.zeros(bins)
-        self.min = np.full(bins, np.inf)
-        self.max = np.full(bins, -np.inf)
+        self.bins = tuple(bins)
+        self.stats = BinStatistics()
+        self.min = np.full(self.bins, np.inf)
+        self.max = np.full(self.bins, -np.inf)
 
     def update(self, x: np.ndarray) -> None:  # x: (examples, channels, freq, frames)
-        x = x.astype(np.float64)
-        self.count += x.shape[0] * x.shape[-1]
-        self.sum += x.sum(axis=(0, -1))
-        self.sum_sq += (x * x).sum(axis=(0, -1))
+        flat = torch.from_numpy(np.ascontiguousarray(x)).reshape(x.shape[0], -1, x.shape[-1])
+        self.stats.update(flat)
         self.min = np.minimum(self.min, x.min(axis=(0, -1)))
         self.max = np.maximum(self.max, x.max(axis=(0, -1)))
 
     def write(self, group: h5py.Group) -> None:
-        mean = self.sum / max(self.count, 1)
-        var = np.maximum(self.sum_sq / max(self.count, 1) - mean ** 2, 0.0)
-        for key, value in {"sum": self.sum, "sum_sq": self.sum_sq, "mean": mean, "std": np.sqrt(var),
-                           "min": self.min, "max": self.max}.items():
-            group.create_dataset(key, data=value)
-        group.create_dataset("count", data=self.count)
+        data = self.stats.to_dict()
+        group.create_dataset("count", data=data["count"])
+        for key in ("mean", "std"):
+            group.create_dataset(key, data=data[key].reshape(self.bins))
+        group.create_dataset("min", data=self.min)
+        group.create_dataset("max", data=self.max)
 
     @classmethod
     def read(cls, group: h5py.Group) -> _Moments:
-        moments = cls(group["sum"].shape)
-        moments.count = int(group["count"][()])
-        for key in ("sum", "sum_sq", "min", "max"):
-            setattr(moments, key, group[key][()])
+        moments = cls(group["mean"].shape)
+        moments.stats = BinStatistics.from_dict({"count": group["count"][()], "mean": group["mean"][()].ravel(),
+                                                 "std": group["std"][()].ravel()})
+        moments.min, moments.max = group["min"][()], group["max"][()]
         return moments
 
     def merge(self, other: _Moments) -> None:
-        self.count += other.count
-        self.sum += other.sum
-        self.sum_sq += other.sum_sq
+        self.stats.merge(other.stats)
         self.min = np.minimum(self.min, other.min)
         self.max = np.maximum(self.max, other.max)
 
