@@ -12,13 +12,11 @@ from matplotlib.figure import Figure
 from audiofeat._checks import check_positive_int, check_tensor
 from audiofeat.exceptions import ParameterError
 from audiofeat.functional.mdct import WindowName, mdct
+from audiofeat.functional.psychoacoustic import DB_MAX, INTENSITY_EPS
 from audiofeat.functional.spectral import amplitude_to_db, magnitude, stft
 
 __all__ = ["mdct_stft_figure"]
 
-#: MP3net's calibration: an MDCT amplitude of 1 is 120 dB, intensities are floored at 1e-14 (-20 dB).
-_DB_FULL_SCALE = 120.0
-_INTENSITY_FLOOR = 1e-14
 
 
 def mdct_stft_figure(
@@ -66,7 +64,7 @@ def mdct_stft_figure(
     amplitude = mdct(x, n_bins=n_bins, window=window, norm="mp3net")
     frames = amplitude.shape[-1]
     mdct_extent = (-0.5 * n_bins / sample_rate, (frames - 0.5) * n_bins / sample_rate, 0.0, nyquist_khz)
-    intensity_db = 10 * torch.log10(amplitude.square().clamp_min(_INTENSITY_FLOOR)) + _DB_FULL_SCALE
+    intensity_db = 10 * torch.log10(amplitude.square().clamp_min(INTENSITY_EPS)) + DB_MAX
 
     spec = stft(x, n_fft=n_fft)  # periodic Hann, hop n_fft // 4, centred with zero padding
     mag = magnitude(spec)
