@@ -10,7 +10,8 @@ DATA ?= data
 SET ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-slow test-gpu lint bench demo features data-embedded data-oneshots data-music data-mnist train-mnist train-cgan clean-venv
+.PHONY: venv test test-slow test-gpu lint bench demo features data-embedded data-oneshots data-music data-mnist train-mnist train-cgan \
+	train-mp3net study-diversity clean-venv
 
 venv: $(STAMP)
 
@@ -89,6 +90,28 @@ endef
 train-cgan: data-oneshots
 	$(MAKE) --no-print-directory features INPUT=$(DATA)/oneshots/manifest.csv FEATURES=oneshots SET=
 	$(call run-gan,gansynth-oneshots)
+
+# MP3net on real music (issue 9): the CPU-sized config on every 8th track of `make data-music` (29 of
+# 230 tracks, about 2 hours of audio), cut into 1.49 s windows every 5.9 s.
+$(DATA)/music/manifest-small.csv: $(DATA)/music/manifest.csv
+	awk 'NR == 1 || NR % 8 == 2' $< > $@.tmp && mv $@.tmp $@
+
+$(DATA)/music/manifest.csv:
+	$(MAKE) --no-print-directory data-music
+
+train-mp3net: $(STAMP) $(DATA)/music/manifest-small.csv
+	$(MAKE) --no-print-directory features INPUT=$(DATA)/music/manifest-small.csv FEATURES=music-small SET=
+	$(call run-gan,mp3net-small)
+
+# The diversity study (issue 8): seeds 0-2 at mode-seeking weight 0 and at the tuned weight of each arm,
+# tables in $(RUNS)/study-diversity/<arm>.md (pipelines/study_diversity.sh; finished runs are reused).
+STUDY_SEEDS ?= 0 1 2
+MS_MNIST ?= 1.0
+MS_AUDIO ?= 1.0
+study-diversity: data-mnist data-oneshots
+	$(MAKE) --no-print-directory features INPUT=$(DATA)/oneshots/manifest.csv FEATURES=oneshots SET=
+	ZOO=$(VENV)/bin/gansynth-zoo DEVICE=$(DEVICE) pipelines/study_diversity.sh $(RUNS)/study-diversity \
+		"$(STUDY_SEEDS)" cgan-mnist-study=$(MS_MNIST) gansynth-oneshots-study=$(MS_AUDIO)
 
 # The README's main command: the embedded dataset, its features, a short training, samples per class,
 # metrics and real-time factors, in about 15 minutes on 2 CPU cores.

@@ -118,16 +118,23 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
               help="Override a config key, e.g. --set model.generator.n_blocks=5 (repeatable; values are TOML).")
 @click.option("--c-dim", default=0, type=click.IntRange(min=0),
               help="Conditioning size of conditional models (in training the data decide it).")
+@click.option("--memory-batch", type=click.IntRange(min=1), default=None,
+              help="Also estimate the peak memory of one training step at this batch size "
+                   "(float32; gansynth_zoo.memory).")
 @click.pass_context
-def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c_dim: int) -> None:
+def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c_dim: int,
+            memory_batch: int | None) -> None:
     """Print the output shape and parameter count of every block of a config's G and D.
 
     The models are built on the meta device: full-size configs cost no memory, and no data are read
-    (the example shape is the config's data.shape).
+    (the example shape is the config's data.shape). With --memory-batch, one training step (D steps
+    with gradient penalty and critic transform, then a G step) also runs on the meta device and the
+    memory it needs is printed part by part.
 
     \b
     Examples:
       gansynth-zoo summary pipelines/configs/mp3net-95s.toml
+      gansynth-zoo summary pipelines/configs/mp3net-95s.toml --memory-batch 8
       gansynth-zoo summary pipelines/configs/dcgan-mnist.toml --set "data.shape=[1, 28, 28]"
     """
     import torch
@@ -149,6 +156,11 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
         for part, model, inputs in (("generator", G, (z, c)), ("discriminator", D, (x, c))):
             total = sum(p.numel() for p in model.parameters())
             click.echo(format_layer_table(f"{part} {info['name']}", layer_table(model, *inputs), total))
+        if memory_batch is not None:
+            from gansynth_zoo.memory import estimate_step_memory, format_memory_estimate
+
+            estimate = estimate_step_memory(config, memory_batch, c_dim=c_dim)
+            click.echo(format_memory_estimate(config.name, estimate))
     except (AudiofeatError, ValueError) as error:
         ctx.fail(str(error))
 
@@ -167,6 +179,10 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
              seed: int) -> None:
     """Evaluate a run's generator; results are appended to RUN_DIR/metric-*.jsonl.
 
+    Digit runs get the digit suite (metric-digits.jsonl), runs on a cache the audio suite
+    (metric-audio.jsonl), except runs that see the MDCT alone (MP3net), which get tonality, masking
+    and level statistics of generated and real examples (metric-mdct.jsonl).
+
     \b
     Example:
       gansynth-zoo evaluate runs/00000-cgan-mnist-1a2b3c4d
@@ -181,8 +197,14 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
         if source == "cache":
             from gansynth_zoo import builders
             from gansynth_zoo.audio_evaluation import evaluate_audio
+            from gansynth_zoo.mdct_evaluation import evaluate_mdct
 
             data = builders.build_data(config)
+            if tuple(data.info["representation"]["features"]) == ("mdct",):  # MP3net: tonality, masking
+                result = evaluate_mdct(run_dir, data, samples=samples or config.eval.samples, seed=seed,
+                                       device=resolve_device(device))
+                click.echo(json.dumps(result, indent=2))
+                return
             per_category = max(1, (samples or config.eval.samples) // len(data.label_names))
             result = evaluate_audio(run_dir, data, samples_per_category=per_category,
                                     classifier_steps=config.eval.classifier_steps,
@@ -254,6 +276,32 @@ def rtf(ctx: click.Context, run_dir: Path, batch_sizes: tuple[int, ...], n_iter:
         report_metric(run_dir, "rtf", row, checkpoint="generator.pt")
         click.echo(f"{row['device']:<8} {row['batch']:>5} {row['griffinlim_iters']:>8} {row['rtf_generator']:>10.5f} "
                    f"{row['rtf_inversion']:>14.5f} {row['rtf_total']:>10.5f} {1 / row['rtf_total']:>12.1f}")
+
+
+@main.command("compare")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--by", "by", multiple=True, default=("config.loss.mode_seeking",),
+              help="Field that groups the runs (repeatable): config.<dotted key> or <metric>.<field>.")
+@click.option("--metric", "metrics", multiple=True, required=True, metavar="METRIC.FIELD",
+              help="Column to summarise (repeatable), e.g. digits.conditional_accuracy or audio.frechet_distance.")
+@click.pass_context
+def compare(ctx: click.Context, run_dirs: tuple[Path, ...], by: tuple[str, ...], metrics: tuple[str, ...]) -> None:
+    """Print a markdown table of runs grouped by config values: mean ± sample std of each metric.
+
+    Every run contributes the last line of each of its metric-*.jsonl files.
+
+    \b
+    Example:
+      gansynth-zoo compare runs/*-cgan-mnist-study-* --by config.loss.mode_seeking \\
+          --metric digits.conditional_accuracy --metric digits.frechet_distance
+    """
+    from gansynth_zoo.study import collect, format_markdown, summarize
+
+    try:
+        records = [collect(run_dir) for run_dir in run_dirs]
+        click.echo(format_markdown(summarize(records, by, metrics), by, metrics))
+    except (FileNotFoundError, KeyError) as error:
+        ctx.fail(str(error).strip("'\""))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -200,10 +200,20 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------------------
 
     def fit(self) -> TrainState:
-        """Trains until ``config.train.steps``, logging and checkpointing on the way."""
+        """Trains until ``config.train.steps``, logging and checkpointing on the way.
+
+        Each ``metrics.jsonl`` record holds the step, ``sec_per_step`` (wall time per step since the
+        previous record), the mean of every scalar since the previous record and, for energy
+        estimates, ``cpu_seconds`` and ``wall_seconds``: the process CPU time
+        (:func:`time.process_time`, summed over all threads of the process, so it can exceed the
+        wall time) and the wall time spent in this call of ``fit`` so far, checkpoints and logging
+        included. After a resume they count from the resume, not from step 0. CPU time does not
+        include work done on a GPU (``peak_gpu_mb`` is logged on CUDA).
+        """
         train = self.config.train
         window: dict[str, list[float]] = {}
         last_time, last_step = time.perf_counter(), self.state.step
+        start_time, start_cpu = last_time, time.process_time()
         while self.state.step < train.steps:
             for key, value in self.train_step().items():
                 window.setdefault(key, []).append(value)
@@ -212,6 +222,8 @@ class Trainer:
                 now = time.perf_counter()
                 sec_per_step = (now - last_time) / max(step - last_step, 1)
                 record = {"step": step, "sec_per_step": round(sec_per_step, 5),
+                          "cpu_seconds": round(time.process_time() - start_cpu, 3),
+                          "wall_seconds": round(now - start_time, 3),
                           **{k: sum(v) / len(v) for k, v in window.items()}}
                 if self.device.type == "cuda":
                     record["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)

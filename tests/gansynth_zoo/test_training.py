@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
@@ -70,6 +71,23 @@ def test_run_directory_and_checkpoints(tmp_path):
     assert images.shape == (3, 1, 8, 8) and images.abs().max() <= 1
     log = _losses(run_dir)
     assert len(log) == 4 and all({"loss/d", "loss/g", "sec_per_step"} <= set(r) for r in log)
+
+
+def test_log_records_cumulative_cpu_and_wall_seconds(tmp_path):
+    config = load_config(None, [*TINY, "train.steps=3", "train.checkpoint_every=2"])
+    start = time.perf_counter()
+    run_dir = builders.train(config, out=tmp_path)
+    elapsed = time.perf_counter() - start
+    log = _losses(run_dir)
+    cpu, wall = [r["cpu_seconds"] for r in log], [r["wall_seconds"] for r in log]
+    assert cpu == sorted(cpu) and wall == sorted(wall) and cpu[-1] > 0 and 0 < wall[-1] <= elapsed
+    # log_every = 1: the wall time is the running sum of the per-step times (each rounded)
+    for i, record in enumerate(log):
+        assert record["wall_seconds"] == pytest.approx(sum(r["sec_per_step"] for r in log[:i + 1]), abs=2e-3)
+    # after a resume the counts start again: the first record after it covers its one step
+    resumed = _losses(builders.train(load_config(None, [*TINY, "train.steps=4"]), resume=run_dir))
+    assert [r["step"] for r in resumed] == [1, 2, 3, 4]
+    assert resumed[-1]["wall_seconds"] == pytest.approx(resumed[-1]["sec_per_step"], abs=2e-3)
 
 
 def test_non_finite_loss_stops_with_a_clear_error(tmp_path):

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The diversity study of issue 8 (`make study-diversity`): every ARM config trained and evaluated with
+# each seed at mode_seeking = 0 and at the arm's tuned weight, then one table per arm (mean ± sample
+# std over seeds) in $OUT/<arm>.md. Finished runs (a metric file present) are reused, so an
+# interrupted study continues where it stopped.
+#   usage: pipelines/study_diversity.sh OUT SEEDS ARM=WEIGHT [ARM=WEIGHT ...]
+#   e.g.   pipelines/study_diversity.sh runs/study "0 1 2" cgan-mnist-study=0.1
+set -euo pipefail
+out=$1 seeds=$2
+shift 2
+zoo=${ZOO:-.venv/bin/gansynth-zoo}
+device=${DEVICE:-auto}
+
+finished_run() {  # the newest run folder called NAME that has metrics, if any
+    ls -d "$1"/*-"$2"-*/ 2>/dev/null | while read -r d; do
+        ls "$d"metric-*.jsonl >/dev/null 2>&1 && echo "${d%/}"; done | tail -n 1
+}
+
+for arm_weight in "$@"; do
+    arm=${arm_weight%%=*} weight=${arm_weight#*=}
+    runs=()
+    for seed in $seeds; do
+        for w in 0 "$weight"; do
+            name="$arm-seed$seed-ms$w"
+            run=$(finished_run "$out/$arm" "$name")
+            if [ -z "$run" ]; then
+                run=$("$zoo" train --config "pipelines/configs/$arm.toml" --out "$out/$arm" --device "$device" \
+                      --set "name=\"$name\"" --set "train.seed=$seed" --set "loss.mode_seeking=$w" \
+                      | tee /dev/stderr | sed -n 's/^done: //p')
+                [ -n "$run" ] || { echo "study: training $name failed" >&2; exit 1; }
+                "$zoo" evaluate "$run" --device "$device"  # digits: also writes samples-grid.png
+                if [ ! -e "$run/metric-digits.jsonl" ] && [ "$seed" = "${seeds%% *}" ]; then
+                    "$zoo" sample "$run" --n 4 --out "$run/samples" --device "$device"
+                fi
+            fi
+            runs+=("$run")
+        done
+    done
+    metric=$(ls "${runs[0]}"/metric-*.jsonl | head -n 1 | sed 's/.*metric-\(.*\)\.jsonl/\1/')
+    case $metric in
+        digits) columns="conditional_accuracy frechet_distance pairwise_pixels pairwise_embedding ndb_k jsd" ;;
+        *) columns="conditional_accuracy frechet_distance kid pairwise_log_mag pairwise_embedding ndb_k jsd" ;;
+    esac
+    args=()
+    for c in $columns; do args+=(--metric "$metric.$c"); done
+    "$zoo" compare "${runs[@]}" --by config.loss.mode_seeking "${args[@]}" | tee "$out/$arm.md"
+done
