@@ -12,8 +12,10 @@ zoo=${ZOO:-.venv/bin/gansynth-zoo}
 device=${DEVICE:-auto}
 
 finished_run() {  # the newest run folder called NAME that has metrics, if any
-    ls -d "$1"/*-"$2"-*/ 2>/dev/null | while read -r d; do
-        ls "$d"metric-*.jsonl >/dev/null 2>&1 && echo "${d%/}"; done | tail -n 1
+    local dir
+    for dir in "$1"/*-"$2"-*/; do
+        if compgen -G "${dir}metric-*.jsonl" >/dev/null; then echo "${dir%/}"; fi
+    done | tail -n 1
 }
 
 for arm_weight in "$@"; do
