@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The diversity study of issue 8 (`make study-diversity`): every ARM config trained and evaluated with
-# each seed at mode_seeking = 0 and at the arm's tuned weight, then one table per arm (mean ± sample
+# each seed at mode_seeking = 0 and at the arm's weight, then one table per arm (mean ± sample
 # std over seeds) in $OUT/<arm>.md. Finished runs (a metric file present) are reused, so an
 # interrupted study continues where it stopped.
 #   usage: pipelines/study_diversity.sh OUT SEEDS ARM=WEIGHT [ARM=WEIGHT ...]
-#   e.g.   pipelines/study_diversity.sh runs/study "0 1 2" cgan-mnist-study=0.1
+#   e.g.   pipelines/study_diversity.sh runs/study "0 1 2" cgan-mnist=1.0
 set -euo pipefail
 out=$1 seeds=$2
 shift 2
