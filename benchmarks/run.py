@@ -14,7 +14,8 @@ from pathlib import Path
 from benchmarks.common import machine_description
 
 #: Benchmark modules in the order their sections appear.
-MODULES = ["bench_spectral", "bench_griffinlim", "bench_mdct", "bench_psychoacoustic", "bench_cache"]
+MODULES = ["bench_spectral", "bench_griffinlim", "bench_mdct", "bench_psychoacoustic", "bench_cache",
+           "bench_synthesis"]
 
 
 def main(argv: list[str] | None = None) -> None:
