@@ -186,8 +186,11 @@ def _wait_for_parts(parts: Path, count: int, process: subprocess.Popen, timeout:
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_extraction_leaves_no_corrupt_output_and_resumes(tmp_path, sig):
+    # 960 short files: enough that the extraction cannot finish between the 10th part and the
+    # signal even when this machine is busy (240 files sometimes did)
     root = tmp_path / "data"
-    write_oneshots(root, OneShotsConfig(per_subclass=60, duration=0.2, subclasses=SUBCLASSES))
+    write_oneshots(root, OneShotsConfig(per_subclass=240, duration=0.2, subclasses=SUBCLASSES))
+    total = 240 * len(SUBCLASSES)
     config = tmp_path / "f.toml"
     config.write_text('features = ["mdct", "threshold"]\n[audio]\nlength = 2048\n[mdct]\nn_bins = 64\n')
     out = tmp_path / "c.h5"
@@ -205,13 +208,13 @@ def test_killed_extraction_leaves_no_corrupt_output_and_resumes(tmp_path, sig):
         with np.load(part) as data:
             assert "record" in data and data["feature_mdct"].shape == (1, 1, 64, 33)
     done = len(parts)
-    assert 10 <= done < 240
+    assert 10 <= done < total
     resumed = _run_cli("extract", str(root), str(out), "--config", str(config), "--resume")
     stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr
-    assert f"240 examples from 240 files ({240 - done} computed now)" in stdout
+    assert f"{total} examples from {total} files ({total - done} computed now)" in stdout
     cache = open_cache(out)
-    assert len(cache) == 240 and len(set(cache.source_names)) == 240
+    assert len(cache) == total and len(set(cache.source_names)) == total
     reference = FeatureConfig(features=("mdct", "threshold"), audio=AudioSettings(length=2048),
                               mdct=MdctSettings(n_bins=64))
     from audiofeat.features import FeatureExtractor
