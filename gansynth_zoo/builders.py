@@ -20,7 +20,8 @@ from gansynth_zoo.training.checkpoint import latest_checkpoint, load_checkpoint
 from gansynth_zoo.training.ema import make_ema
 from gansynth_zoo.training.loop import TrainState, Trainer
 
-__all__ = ["build_critic_transform", "build_data", "build_models", "build_state", "new_run_dir", "train"]
+__all__ = ["build_critic_transform", "build_data", "build_models", "build_state", "new_run_dir", "state_for_models",
+           "train"]
 
 
 def build_data(config: RunConfig, split: str = "train") -> TrainingData:
@@ -78,17 +79,22 @@ def build_critic_transform(config: RunConfig, data: TrainingData,
                                alpha=features["psychoacoustic"]["alpha"]).to(device)
 
 
-def build_state(config: RunConfig, data: TrainingData, device: torch.device) -> TrainState:
-    """Seeded models, EMA copy, Adam optimisers and the latent and batch generators."""
-    torch.manual_seed(config.train.seed)
-    G, D, info = build_models(config, data.shape, data.c_dim, len(data.label_names))
-    G, D = G.to(device), D.to(device)
+def state_for_models(config: RunConfig, G: torch.nn.Module, D: torch.nn.Module, info: dict) -> TrainState:
+    """The training state around built models: EMA copy of G, Adam optimisers and the seeded latent and
+    batch generators."""
     o = config.optim
     opt_g = torch.optim.Adam(G.parameters(), lr=o.lr_g, betas=o.betas, eps=o.eps)
     opt_d = torch.optim.Adam(D.parameters(), lr=o.lr_d, betas=o.betas, eps=o.eps)
     return TrainState(G, D, make_ema(G), opt_g, opt_d,
                       z_generator=torch.Generator().manual_seed(config.train.seed + 1),
                       data_generator=torch.Generator().manual_seed(config.train.seed + 2), model=info)
+
+
+def build_state(config: RunConfig, data: TrainingData, device: torch.device) -> TrainState:
+    """Seeded models on ``device`` and their training state (:func:`state_for_models`)."""
+    torch.manual_seed(config.train.seed)
+    G, D, info = build_models(config, data.shape, data.c_dim, len(data.label_names))
+    return state_for_models(config, G.to(device), D.to(device), info)
 
 
 def new_run_dir(root: str | Path, config: RunConfig) -> Path:

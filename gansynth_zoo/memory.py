@@ -78,8 +78,7 @@ from gansynth_zoo import builders
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.training import TrainingData
 from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
-from gansynth_zoo.training.ema import make_ema
-from gansynth_zoo.training.loop import TrainState, Trainer
+from gansynth_zoo.training.loop import Trainer
 
 __all__ = ["MemoryEstimate", "SavedTensorCounter", "estimate_step_memory", "format_memory_estimate"]
 
@@ -264,12 +263,7 @@ def estimate_step_memory(config: RunConfig, batch_size: int | None = None, *,
     data = _meta_data(config, shape, batch_size, c_dim)
     with torch.device(_META):
         G, D, info = builders.build_models(config, shape, c_dim)
-    o = config.optim
-    state = TrainState(G, D, make_ema(G),
-                       torch.optim.Adam(G.parameters(), lr=o.lr_g, betas=o.betas, eps=o.eps),
-                       torch.optim.Adam(D.parameters(), lr=o.lr_d, betas=o.betas, eps=o.eps),
-                       z_generator=torch.Generator().manual_seed(0),
-                       data_generator=torch.Generator().manual_seed(1), model=info)
+    state = builders.state_for_models(config, G, D, info)
     transform, transform_buffers = _meta_critic_transform(config, shape[1])
     trainer = _MetaTrainer(config, state, data, ".", _META, critic_transform=transform)
     weights = [*G.parameters(), *G.buffers(), *D.parameters(), *D.buffers(), *transform_buffers]

@@ -41,7 +41,7 @@ for arm_weight in "$@"; do
     metric=$(ls "${runs[0]}"/metric-*.jsonl | head -n 1 | sed 's/.*metric-\(.*\)\.jsonl/\1/')
     case $metric in
         digits) columns="conditional_accuracy frechet_distance pairwise_pixels pairwise_embedding ndb_k jsd" ;;
-        *) columns="conditional_accuracy frechet_distance kid pairwise_log_mag pairwise_embedding ndb_k jsd" ;;
+        *) columns="conditional_accuracy class_accuracy frechet_distance kid pairwise_log_mag pairwise_embedding ndb_k jsd" ;;
     esac
     args=()
     for c in $columns; do args+=(--metric "$metric.$c"); done
