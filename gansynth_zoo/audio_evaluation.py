@@ -70,6 +70,11 @@ def _classifier(data, representation: Representation, train_rows: torch.Tensor, 
     return model, info
 
 
+def _balanced(correct: torch.Tensor, labels: torch.Tensor) -> float:
+    """The mean over the labels present of the fraction ``correct`` within each label."""
+    return float(torch.stack([correct[labels == label].float().mean() for label in labels.unique()]).mean())
+
+
 def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: int = 64, classifier_steps: int = 1500,
                    classifier_dir: str | os.PathLike = "data/classifiers", seed: int = 0,
                    device: torch.device | str = "cpu",
@@ -108,6 +113,12 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
         result["class_accuracy"] = float((to_class[predicted] == to_class[labels]).float().mean())
         result["conditional_accuracy_per_subclass"] = dict(zip(data.label_names,
                                                                per_class_accuracy(probs, labels, n_labels)))
+        # The same two figures for the held-out real clips, each subclass weighted equally as the
+        # generated ones are: what a generator that matched the data would score.
+        real_labels = data.labels[test_rows]
+        real_predicted = predict(classifier, real_mag[test_rows], device).argmax(1)
+        result["conditional_accuracy_real"] = _balanced(real_predicted == real_labels, real_labels)
+        result["class_accuracy_real"] = _balanced(to_class[real_predicted] == to_class[real_labels], real_labels)
     k = min(50, len(train_rows) // 4)
     result.update(ndb_jsd(real_mag[train_rows].flatten(1), fake_mag.flatten(1), k=k, seed=seed))
     result.update(diversity_report("log_mag", fake_mag, labels, real_mag[test_rows], data.labels[test_rows]))

@@ -69,6 +69,8 @@ class LossConfig:
         mode_seeking: weight of MSGAN's mode-seeking term (0: off).
         ac_weight: weight of the auxiliary-classifier cross-entropy (AC-GAN), for discriminators
             that return class logits; added to D on real data and to G on generated data.
+        augment: DiffAugment policies (``"translation"``, ``"cutout"``; :mod:`gansynth_zoo.augment`)
+            applied to every discriminator input, real and generated, in both steps.
         psychoacoustic_noise: add MP3net's noise of std T / 6 (T the masking threshold) to every
             discriminator input; needs MDCT data with their thresholds (an audiofeat cache with the
             ``mdct`` and ``threshold`` features).
@@ -80,6 +82,7 @@ class LossConfig:
     drift: float = 0.0
     mode_seeking: float = 0.0
     ac_weight: float = 0.0
+    augment: tuple[Literal["translation", "cutout"], ...] = ()
     psychoacoustic_noise: bool = False
 
 
@@ -97,6 +100,8 @@ class TrainConfig:
         steps: generator updates.
         batch_size: examples per update.
         seed: seeds models, latents and batch sampling.
+        balance_labels: draw each example's label uniformly over the labels, then the example within
+            it (default: uniformly over the examples, so labels in proportion to their frequency).
         ema_decay: decay of the generator's exponential moving average (0: no EMA copy updates).
         amp: bfloat16 autocast on CUDA (ignored on CPU).
         log_every, checkpoint_every: in steps.
@@ -109,6 +114,7 @@ class TrainConfig:
     steps: int = 1000
     batch_size: int = 64
     seed: int = 0
+    balance_labels: bool = False
     ema_decay: float = 0.999
     amp: bool = False
     log_every: int = 50

@@ -55,9 +55,19 @@ class TrainingData:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
-        """A batch drawn with replacement."""
-        index = torch.randint(len(self), (batch_size,), generator=generator)
+    def sample(self, batch_size: int, generator: torch.Generator, *, balanced: bool = False) -> Batch:
+        """A batch drawn with replacement: uniformly over the examples, or with ``balanced`` uniformly
+        over the labels present and then over that label's examples (rare labels as often as common
+        ones)."""
+        if balanced:
+            order = torch.argsort(self.labels, stable=True)
+            present, counts = torch.unique_consecutive(self.labels[order], return_counts=True)
+            starts = torch.cumsum(counts, 0) - counts
+            pick = torch.randint(len(present), (batch_size,), generator=generator)
+            offset = (torch.rand(batch_size, generator=generator) * counts[pick]).long()
+            index = order[starts[pick] + offset]
+        else:
+            index = torch.randint(len(self), (batch_size,), generator=generator)
         return Batch(self.x[index], self.c[index], self.labels[index], None if self.aux is None else self.aux[index])
 
     def subset(self, count: int) -> TrainingData:

@@ -21,6 +21,7 @@ from torch import nn
 
 from audiofeat.config import config_to_dict
 from gansynth_zoo import losses
+from gansynth_zoo.augment import augment
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.training import Batch, TrainingData
 from gansynth_zoo.training.checkpoint import FORMAT_VERSION, list_checkpoints, save_atomic
@@ -84,7 +85,8 @@ class Trainer:
         return torch.randn(n, self.z_dim, generator=self.state.z_generator).to(self.device)
 
     def _batch(self) -> Batch:
-        b = self.data.sample(self.config.train.batch_size, self.state.data_generator)
+        train = self.config.train
+        b = self.data.sample(train.batch_size, self.state.data_generator, balanced=train.balance_labels)
         if not self.config.model.conditional:  # unconditional models get an empty (batch, 0) c
             b = b._replace(c=b.c[:, :0])
         return Batch(*(None if t is None else t.to(self.device, non_blocking=True) for t in b))
@@ -93,7 +95,9 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
     def _transform(self, x: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
-        return x if self.critic_transform is None else self.critic_transform(x, aux)
+        """The discriminator's view of ``x``: the critic transform, then the DiffAugment policies."""
+        x = x if self.critic_transform is None else self.critic_transform(x, aux)
+        return augment(x, self.config.loss.augment, self.state.z_generator)
 
     def _critic(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scores ``(batch,)`` and, for discriminators with a classifier head, class logits."""

@@ -13,7 +13,7 @@ from audiofeat.cache import build_cache
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 from audiofeat.features import AudioSettings, FeatureConfig, StftSettings
 from gansynth_zoo import builders
-from gansynth_zoo.audio_evaluation import split_indices
+from gansynth_zoo.audio_evaluation import _balanced, split_indices
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.audio import Representation
@@ -71,6 +71,12 @@ def test_split_is_stratified_and_disjoint():
     assert torch.bincount(labels[test], minlength=3).tolist() == [2, 1, 0]
 
 
+def test_real_reference_accuracy_weights_every_label_equally():
+    labels = torch.tensor([0, 0, 0, 0, 2])
+    correct = torch.tensor([True, True, True, False, False])
+    assert _balanced(correct, labels) == pytest.approx((0.75 + 0.0) / 2)  # not 3/5: label 1 is absent
+
+
 def test_kmeans_ndb_and_jsd():
     generator = torch.Generator().manual_seed(0)
     centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
@@ -114,6 +120,8 @@ def test_train_sample_rtf_evaluate(cache, tmp_path):
     metrics = json.loads((run_dir / "metric-audio.jsonl").read_text().splitlines()[-1])
     assert 0 <= metrics["conditional_accuracy"] <= 1 and metrics["samples"] == 12
     assert set(metrics["conditional_accuracy_per_subclass"]) == {"bass/sub", "drums/kick", "drums/snare"}
+    # the real held-out reference: a right subclass is always a right class
+    assert 0 <= metrics["conditional_accuracy_real"] <= metrics["class_accuracy_real"] <= 1
     assert np.isfinite(metrics["frechet_distance"]) and 0 <= metrics["ndb_k"] <= 1 and 0 <= metrics["jsd"] <= 1
     assert metrics["pairwise_log_mag"] >= 0 and metrics["classifier_held_out_accuracy"] >= 0
     assert list((tmp_path / "clf").glob("audio-*.pt"))
