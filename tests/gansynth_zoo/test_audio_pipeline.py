@@ -1,7 +1,10 @@
 """The audio path end to end on a tiny cache: features -> training -> samples, RTF and metrics."""
 from __future__ import annotations
 
+import importlib.util
 import json
+import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,6 +99,15 @@ def test_pairwise_distance():
     assert out[0] == pytest.approx(2 / 2 ** 0.5) and out[1] == 0.0
 
 
+def _report_grid_command():
+    """The click command of report/real_vs_generated.py (a script, not a package module)."""
+    path = Path(__file__).parents[2] / "report" / "real_vs_generated.py"
+    spec = importlib.util.spec_from_file_location("real_vs_generated", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
 def test_train_sample_rtf_evaluate(cache, tmp_path):
     run_dir = builders.train(load_config(None, _overrides(cache)), out=tmp_path / "runs")
     runner = CliRunner()
@@ -109,6 +121,12 @@ def test_train_sample_rtf_evaluate(cache, tmp_path):
     assert (out / "drums/kick/sample_001.png").read_bytes()[:4] == b"\x89PNG"
     bad = runner.invoke(main, ["sample", str(run_dir), "--class", "drums/cowbell", "--out", str(out)])
     assert bad.exit_code == 2 and "unknown category 'drums/cowbell'" in bad.output
+    grid = runner.invoke(_report_grid_command(), [str(run_dir), "--category", "drums/kick", "--category", "bass/sub",
+                                                  "--n", "2", "--out", str(tmp_path / "grid.png")])
+    assert grid.exit_code == 0, grid.output
+    png = (tmp_path / "grid.png").read_bytes()
+    width, height = struct.unpack(">II", png[16:24])  # IHDR: 2 rows of 2 real + 2 generated tiles
+    assert (width, height) == (4 * (16 + 2) + 2, 2 * (16 + 2) + 2)  # 16 x 16 tiles, 2-pixel padding
     timed = runner.invoke(main, ["rtf", str(run_dir), "--batch", "1", "--batch", "4", "--repeat", "1", "--device", "cpu"])
     assert timed.exit_code == 0, timed.output
     rows = [json.loads(l) for l in (run_dir / "metric-rtf.jsonl").read_text().splitlines()]

@@ -1,0 +1,53 @@
+"""Real and generated log-magnitudes side by side, one row per category (the grids in docs/results.md).
+
+    .venv/bin/python report/real_vs_generated.py RUN --category drums/kick --category drums/snare \
+        --n 4 --out docs/results/NAME-grid.png
+
+Each row shows the first ``n`` real examples of the category (left) and ``n`` clips the
+run's EMA generator makes for it (right; latents seeded with ``--seed``), low frequencies at the
+bottom.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import torch
+
+from audiofeat.config import config_from_dict
+from gansynth_zoo import builders
+from gansynth_zoo.config import RunConfig
+from gansynth_zoo.data.audio import Representation
+from gansynth_zoo.evaluation import generate, load_generator
+from gansynth_zoo.images import image_grid, write_png
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--category", "categories", multiple=True, required=True, help="a subclass, e.g. drums/kick")
+@click.option("--n", default=4, show_default=True, help="real and generated examples per category")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def main(run_dir: Path, categories: tuple[str, ...], n: int, seed: int, out: Path) -> None:
+    config = config_from_dict(RunConfig, json.loads((run_dir / "config.json").read_text()), source=str(run_dir))
+    data = builders.build_data(config)
+    unknown = [c for c in categories if c not in data.label_names]
+    if unknown:
+        raise click.BadParameter(f"not in the run's data: {', '.join(unknown)}", param_hint="--category")
+    magnitude = Representation.from_dict(data.info["representation"]).channels_of("log_mag")
+    G, export = load_generator(run_dir)
+    tiles = []
+    for category in categories:
+        label = data.label_names.index(category)
+        real = data.x[data.labels == label][:n]
+        real = torch.cat([real, torch.full((n - len(real), *real.shape[1:]), -1.0)])  # black: fewer than n
+        with torch.no_grad():
+            fake = generate(G, export["conditioning"], torch.full((n,), label), export["z_dim"], seed=seed)
+        tiles += [real[:, magnitude], fake[:, magnitude]]
+    grid = image_grid(torch.cat(tiles).flip(2), nrow=2 * n)  # flip: low frequencies at the bottom
+    click.echo(write_png(grid, out))
+
+
+if __name__ == "__main__":
+    main()
