@@ -141,6 +141,16 @@ class Trainer:
         out["score/fake"] = logits_fake.detach().mean()
         return out
 
+    def _paired_outputs(self, z_1: torch.Tensor, z_2: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """G's outputs for two latent batches under the same random state, so that a generator with
+        dropout draws the same masks for both and the pair differs only through the latents. (With one
+        doubled batch the masks differ, and a generator can satisfy the mode-seeking term with dropout
+        noise that is gone at sampling time: in the MNIST cGAN it did, and collapsed.)"""
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):  # restores the state the first pass started from
+            fake_1 = self.state.G(z_1, c).float()
+        return fake_1, self.state.G(z_2, c).float()
+
     def g_step(self) -> dict[str, torch.Tensor]:
         cfg, s = self.config.loss, self.state
         _, c, labels, _ = self._batch()
@@ -149,7 +159,7 @@ class Trainer:
         z = self._latents(2 * n if pairs else n)
         c_all = torch.cat([c, c]) if pairs else c
         with self._autocast():
-            fake = s.G(z, c_all).float()
+            fake = torch.cat(self._paired_outputs(z[:n], z[n:], c)) if pairs else s.G(z, c).float()
         logits_fake, class_logits = self._critic(self._transform(fake, None), c_all)
         out: dict[str, torch.Tensor] = {}
         if cfg.kind == "nonsaturating":

@@ -48,6 +48,22 @@ def test_resume_is_exact(tmp_path, model, loss):
         assert torch.equal(final_a["G_ema"][key], final_b["G_ema"][key])
 
 
+def test_mode_seeking_pairs_differ_only_through_their_latents(tmp_path):
+    """The MNIST cGAN's generator has dropout: the two outputs of a mode-seeking pair share the masks."""
+    config = load_config(None, [*TINY_CGAN, "loss.mode_seeking=1.0"])
+    data = builders.build_data(config)
+    trainer = Trainer(config, builders.build_state(config, data, torch.device("cpu")), data, tmp_path,
+                      torch.device("cpu"))
+    G = trainer.state.G.train()
+    z, c = torch.randn(4, config.model.z_dim), data.c[:4]
+    same_1, same_2 = trainer._paired_outputs(z, z, c)
+    assert torch.equal(same_1, same_2)
+    doubled = G(torch.cat([z, z]), torch.cat([c, c]))
+    assert not torch.equal(doubled[:4], doubled[4:]), "one doubled batch draws different masks"
+    apart_1, apart_2 = trainer._paired_outputs(z, torch.randn(4, config.model.z_dim), c)
+    assert not torch.equal(apart_1, apart_2)
+
+
 def test_run_directory_and_checkpoints(tmp_path):
     config = load_config(None, [*TINY, "name=tiny", "train.steps=4", "train.checkpoint_every=1",
                                 "train.keep_checkpoints=2"])
