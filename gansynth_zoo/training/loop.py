@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiofeat._files import atomic_path
 from audiofeat.config import config_to_dict
 from gansynth_zoo import losses
 from gansynth_zoo.augment import augment
@@ -299,6 +300,19 @@ class Trainer:
         if checkpoint["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
         s.step = int(checkpoint["step"])
+        self._forget_metrics_after(s.step)
+
+    def _forget_metrics_after(self, step: int) -> None:
+        """Drops the ``metrics.jsonl`` records an interrupted run logged after its last checkpoint
+        (atomically): the resumed run logs those steps again."""
+        path = self.run_dir / "metrics.jsonl"
+        if not path.exists():
+            return
+        lines = path.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if json.loads(line)["step"] <= step]
+        if len(kept) < len(lines):
+            with atomic_path(path) as tmp:
+                tmp.write_text("".join(kept))
 
 
 def _to_cpu(obj: Any) -> Any:

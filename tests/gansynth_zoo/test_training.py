@@ -34,8 +34,10 @@ def test_resume_is_exact(tmp_path, model, loss):
                  "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
     config = load_config(None, overrides)
     straight = builders.train(config, out=tmp_path / "a")
-    # the same run, stopped after 3 steps and resumed
-    first = builders.train(load_config(None, [*overrides, "train.steps=3"]), out=tmp_path / "b")
+    # the same run killed at step 5, after logging it but before its checkpoint: resumed from step 3,
+    # the records of steps 4 and 5 that the killed run logged are replaced, not repeated
+    first = builders.train(load_config(None, [*overrides, "train.steps=5"]), out=tmp_path / "b")
+    (first / "ckpt-00000005.pt").unlink()
     resumed = builders.train(config, resume=first)
     a, b = _losses(straight), _losses(resumed)
     assert ("loss/ms" in a[0]) == (model == "cgan")
