@@ -99,10 +99,10 @@ def test_pairwise_distance():
     assert out[0] == pytest.approx(2 / 2 ** 0.5) and out[1] == 0.0
 
 
-def _report_grid_command():
-    """The click command of report/real_vs_generated.py (a script, not a package module)."""
-    path = Path(__file__).parents[2] / "report" / "real_vs_generated.py"
-    spec = importlib.util.spec_from_file_location("real_vs_generated", path)
+def _report_command(name):
+    """The click command of report/NAME.py (a script, not a package module)."""
+    path = Path(__file__).parents[2] / "report" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main
@@ -121,7 +121,13 @@ def test_train_sample_rtf_evaluate(cache, tmp_path):
     assert (out / "drums/kick/sample_001.png").read_bytes()[:4] == b"\x89PNG"
     bad = runner.invoke(main, ["sample", str(run_dir), "--class", "drums/cowbell", "--out", str(out)])
     assert bad.exit_code == 2 and "unknown category 'drums/cowbell'" in bad.output
-    grid = runner.invoke(_report_grid_command(), [str(run_dir), "--category", "drums/kick", "--category", "bass/sub",
+    reel = runner.invoke(_report_command("sample_reel"), [str(out), "--category", "drums/kick", "--gap", "0.01",
+                                                         "--out", str(tmp_path / "reel.wav")])
+    assert reel.exit_code == 0, reel.output
+    joined, rate = sf.read(tmp_path / "reel.wav")
+    assert rate == 16000 and joined.shape == (128 + 160 + 128,)
+    assert np.array_equal(joined[-128:], data) and not joined[128:288].any()
+    grid = runner.invoke(_report_command("real_vs_generated"), [str(run_dir), "--category", "drums/kick", "--category", "bass/sub",
                                                   "--n", "2", "--out", str(tmp_path / "grid.png")])
     assert grid.exit_code == 0, grid.output
     png = (tmp_path / "grid.png").read_bytes()
