@@ -154,6 +154,15 @@ def test_save_is_atomic_and_keeps_existing_file_on_error(tmp_path):
         save_audio(tmp_path / "a.mp4", torch.zeros(1, 10), 16000)
 
 
+def test_saved_files_get_the_permissions_of_new_files(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = save_audio(tmp_path / "shared.wav", torch.zeros(1, 10), 16000)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # 0666 less the umask, readable by others
+
+
 def test_save_clips_and_round_trips(tmp_path):
     path = save_audio(tmp_path / "c.wav", torch.tensor([[2.0, -2.0, 0.25]]), 8000, subtype="FLOAT")
     waveform, _ = read_audio(path)
