@@ -287,7 +287,8 @@ class Trainer:
         return path
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
-        """Loads a checkpoint written by :meth:`save` into the state (models, optimisers, RNGs)."""
+        """Loads a checkpoint written by :meth:`save` into the state (models, optimisers, RNGs) and
+        drops the run's metric records of later steps, which the resumed run logs again."""
         s = self.state
         s.G.load_state_dict(checkpoint["G"])
         s.D.load_state_dict(checkpoint["D"])
