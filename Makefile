@@ -10,7 +10,8 @@ DATA ?= data
 SET ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-slow test-gpu lint bench demo features data-embedded data-oneshots data-music data-mnist train-mnist train-cgan \
+.PHONY: venv test test-slow test-gpu lint bench demo features data-embedded data-oneshots oneshots-manifest data-music data-mnist \
+	train-mnist train-cgan \
 	train-mp3net study-diversity clean-venv
 
 venv: $(STAMP)
@@ -86,10 +87,15 @@ define run-gan
 	echo "$(1): run, samples and metrics in $$run"
 endef
 
-# The conditional spectrogram GAN on the real one-shots of `make data-oneshots` (issue 7).
-train-cgan: data-oneshots
-	$(MAKE) --no-print-directory features INPUT=$(DATA)/oneshots/manifest.csv FEATURES=oneshots SET=
-	$(call run-gan,gansynth-oneshots)
+# The real one-shots relabelled into the training taxonomy (13 subclasses, each >= 20 files).
+TAXONOMY ?= pipelines/taxonomies/oneshots.toml
+oneshots-manifest: data-oneshots
+	$(VENV)/bin/audiofeat relabel $(DATA)/oneshots/manifest.csv $(DATA)/oneshots/manifest-cgan.csv --taxonomy $(TAXONOMY)
+
+# The conditional spectrogram GAN on the real one-shots of `make data-oneshots` (issue 15).
+train-cgan: oneshots-manifest
+	$(MAKE) --no-print-directory features INPUT=$(DATA)/oneshots/manifest-cgan.csv FEATURES=oneshots SET=
+	$(call run-gan,cgan-oneshots)
 
 # MP3net on real music (issue 9): the CPU-sized config on every 8th track of `make data-music` (29 of
 # 230 tracks, about 2 hours of audio), cut into 1.49 s windows every 5.9 s.
@@ -110,8 +116,8 @@ train-mp3net: $(STAMP) $(DATA)/music/manifest-small.csv
 STUDY_SEEDS ?= 0 1 2
 MS_MNIST ?= 0.1
 MS_AUDIO ?= 0.05
-study-diversity: data-mnist data-oneshots
-	$(MAKE) --no-print-directory features INPUT=$(DATA)/oneshots/manifest.csv FEATURES=oneshots SET=
+study-diversity: data-mnist oneshots-manifest
+	$(MAKE) --no-print-directory features INPUT=$(DATA)/oneshots/manifest-cgan.csv FEATURES=oneshots SET=
 	ZOO=$(VENV)/bin/gansynth-zoo DEVICE=$(DEVICE) pipelines/study_diversity.sh $(RUNS)/study-diversity \
 		"$(STUDY_SEEDS)" cgan-mnist=$(MS_MNIST) gansynth-oneshots-study=$(MS_AUDIO)
 

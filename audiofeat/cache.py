@@ -528,10 +528,12 @@ class FeatureCache(Dataset):
         if missing:
             raise ParameterError(f"{self.path} has no feature(s) {missing}; it has {available}")
         trailing = {shapes[k][1:] for k in self.features}
-        if len(trailing) != 1:
+        if len(trailing) != 1 and features:
             raise ParameterError(f"features {list(self.features)} have different shapes {[shapes[k] for k in self.features]} "
                                  "and cannot be stacked; open them one at a time")
-        self.shape = (sum(shapes[k][0] for k in self.features), *trailing.pop())
+        # opened without a choice, a cache whose features differ in shape (log_mag and mel, say) can
+        # still be inspected; only reading examples needs a stackable choice
+        self.shape = (sum(shapes[k][0] for k in self.features), *trailing.pop()) if len(trailing) == 1 else None
         self.config = config_from_dict(FeatureConfig, json.loads(attrs["config"]), source=str(self.path))
         self.vocabulary = LabelVocabulary.from_dict(json.loads(attrs["vocabulary"]))
         self.attrs = attrs
@@ -552,6 +554,9 @@ class FeatureCache(Dataset):
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for a cache of {len(self)} examples")
         index = index % len(self)
+        if self.shape is None:
+            raise ParameterError(f"{self.path}: features {list(self.features)} differ in shape; open the cache with "
+                                 "features=[...] of one shape to read examples")
         f = self._handle()
         arrays = [f[f"features/{k}"][index] for k in self.features]
         x = torch.from_numpy(arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0))
@@ -559,6 +564,15 @@ class FeatureCache(Dataset):
                 "subclass_index": int(self.subclass_index[index]), "label": self.labels[index],
                 "source": self.source_names[self.source_index[index]], "offset": int(self.offsets[index])}
         return x, self._conditioning[index], meta
+
+    def example_meta(self, column: str) -> list[str] | None:
+        """The manifest column ``column`` of each example's source file (``""`` where a source lacks
+        it), or ``None`` when no source has it (e.g. the ``kit`` of :mod:`audiofeat.datasets.debian`)."""
+        with h5py.File(self.path, "r") as f:
+            meta = [json.loads(m) for m in _strings(f["sources/meta"])]
+        if not any(column in m for m in meta):
+            return None
+        return [str(meta[i].get(column, "")) for i in self.source_index]
 
     def stats(self, feature: str) -> dict[str, np.ndarray]:
         """Per-bin ``mean``, ``std``, ``min`` and ``max`` of a feature, each ``(channels, freq)``."""

@@ -138,6 +138,33 @@ def data_music(ctx: click.Context, out_dir: Path) -> None:
     click.echo(f"done in {time.perf_counter() - start:.1f} s")
 
 
+@main.command("relabel")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--taxonomy", "taxonomy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="Taxonomy TOML (pipelines/taxonomies/*.toml).")
+@click.pass_context
+def relabel(ctx: click.Context, manifest: Path, out: Path, taxonomy_path: Path) -> None:
+    """Write OUT: the rows of MANIFEST relabelled by a taxonomy (unlisted labels left out).
+
+    \b
+    Example:
+      audiofeat relabel data/oneshots/manifest.csv data/oneshots/manifest-cgan.csv \\
+          --taxonomy pipelines/taxonomies/oneshots.toml
+    """
+    from audiofeat.datasets.taxonomy import load_taxonomy, relabel_manifest
+
+    try:
+        report = relabel_manifest(manifest, out, load_taxonomy(taxonomy_path))
+    except AudiofeatError as error:
+        ctx.fail(str(error))
+    for label, count in report.counts.items():
+        click.echo(f"  {label:24} {count:5d}")
+    click.echo(f"{sum(report.counts.values())} files, {len(report.counts)} labels -> {report.manifest}")
+    click.echo(f"left out: {sum(report.dropped.values())} files of {len(report.dropped)} source labels "
+               f"({', '.join(report.dropped)})")
+
+
 @main.command("extract")
 @click.argument("input_path", type=click.Path(exists=True, path_type=Path))
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))

@@ -1,58 +1,92 @@
 """Evaluation of spectrogram GANs trained on an audiofeat cache.
 
-The real examples of the run's cache are split (seeded, stratified by subclass) into a training part
-(80%) and a held-out part (20%). A category classifier is trained on the log-magnitude channels of
+The real examples of the run's cache are split (seeded) into a training part (about 80%) and a
+held-out part (about 20%): whole kits are held out when the cache's sources carry a ``kit`` column
+(the real one-shots: velocity layers of one kit are near-copies, so a random split would reward
+memorising kits), otherwise the split is stratified by subclass. A category classifier is trained on the log-magnitude channels of
 the training part and its held-out accuracy is recorded. Generated examples (the same number for
 every subclass) are then scored:
 
 - ``conditional_accuracy``: the classifier's predicted subclass equals the requested one (overall,
   per subclass and, derived, per class);
+- ``conditional_accuracy_audio`` (and ``class_accuracy_audio``, per subclass too): the same after a
+  round trip through sound: the generated examples are inverted to waveforms (as ``gansynth-zoo
+  sample`` writes them), peak-normalised like the real files and analysed again with the cache's
+  feature config. This judges what a listener hears, inversion artefacts included;
 - ``frechet_distance`` and ``kid``: between classifier embeddings of generated and held-out real
   examples (all of them);
 - ``ndb_k`` and ``jsd``: K-means (K = 50, or fewer for tiny sets) bins fitted on the real training
   part, over flattened log-magnitudes;
 - ``pairwise_log_mag`` and ``pairwise_embedding``: within-subclass mean pairwise distance of
-  generated examples (and the same for real held-out data, for scale), on log-magnitudes and on
-  classifier embeddings.
+  generated examples (and the same for real held-out data, for scale), on the model-scale
+  log-magnitudes (log-mel for mel models) and on classifier embeddings; ``pairwise_*_per_subclass``
+  gives each subclass's generated/real ratio.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from audiofeat.cache import open_cache
 from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.evaluation import generate, load_generator
 from gansynth_zoo.metrics import report_metric
 from gansynth_zoo.metrics.classifier import (accuracy, embed, load_classifier, per_class_accuracy, predict,
                                              save_classifier, train_classifier)
-from gansynth_zoo.metrics.diversity import diversity_report
+from gansynth_zoo.metrics.diversity import diversity_report, mean_pairwise_distance
 from gansynth_zoo.metrics.frechet import frechet_distance, kernel_distance
 from gansynth_zoo.metrics.ndb import ndb_jsd
 
-__all__ = ["evaluate_audio", "split_indices"]
+__all__ = ["evaluate_audio", "format_subclass_table", "split_indices", "through_audio"]
 
 
-def split_indices(labels: torch.Tensor, *, held_out: float = 0.2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Seeded stratified split: per label, ``held_out`` of its examples (at least one when it has two)."""
+def split_indices(labels: torch.Tensor, *, held_out: float = 0.2, seed: int = 0,
+                  groups: Sequence[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded split into training and held-out rows.
+
+    Without ``groups``: stratified, per label ``held_out`` of its examples (at least one when it has
+    two). With ``groups`` (e.g. the kit of each example): whole groups are held out, so no group is on
+    both sides. Groups are visited in a seeded order and one is held out when some label it holds is
+    still short of ``held_out`` of its examples and holding it out leaves every label at least half
+    of its examples for training; a label whose every group is too large gets no held-out rows.
+    """
     generator = torch.Generator().manual_seed(seed)
-    train, test = [], []
-    for label in labels.unique().tolist():
-        rows = torch.nonzero(labels == label).squeeze(1)
-        rows = rows[torch.randperm(len(rows), generator=generator)]
-        n_test = max(1, round(len(rows) * held_out)) if len(rows) > 1 else 0
-        test.append(rows[:n_test])
-        train.append(rows[n_test:])
-    return torch.cat(train).sort().values, torch.cat(test).sort().values
+    if groups is None:
+        train, test = [], []
+        for label in labels.unique().tolist():
+            rows = torch.nonzero(labels == label).squeeze(1)
+            rows = rows[torch.randperm(len(rows), generator=generator)]
+            n_test = max(1, round(len(rows) * held_out)) if len(rows) > 1 else 0
+            test.append(rows[:n_test])
+            train.append(rows[n_test:])
+        return torch.cat(train).sort().values, torch.cat(test).sort().values
+    if len(groups) != len(labels):
+        raise ValueError(f"{len(groups)} groups for {len(labels)} labels")
+    names = sorted(set(groups))
+    index = torch.tensor([names.index(g) for g in groups])
+    n_labels = int(labels.max()) + 1
+    total = torch.bincount(labels, minlength=n_labels)
+    taken = torch.zeros(n_labels, dtype=torch.long)
+    chosen = torch.zeros(len(names), dtype=torch.bool)
+    for g in torch.randperm(len(names), generator=generator).tolist():
+        counts = torch.bincount(labels[index == g], minlength=n_labels)
+        wanted = ((counts > 0) & (taken < held_out * total)).any()
+        if wanted and ((taken + counts) * 2 <= total).all():
+            chosen[g] = True
+            taken += counts
+    test = chosen[index]
+    return torch.nonzero(~test).squeeze(1), torch.nonzero(test).squeeze(1)
 
 
 def _magnitude_channels(x: torch.Tensor, representation: Representation) -> torch.Tensor:
-    """The model-scale log-magnitude channels (the classifier's input)."""
-    return x[:, representation.channels_of("log_mag")]
+    """The model-scale log-magnitude or log-mel channels (the classifier's input)."""
+    return x[:, representation.channels_of(representation.magnitude_feature)]
 
 
 def _classifier(data, representation: Representation, train_rows: torch.Tensor, test_rows: torch.Tensor,
@@ -70,6 +104,35 @@ def _classifier(data, representation: Representation, train_rows: torch.Tensor, 
     return model, info
 
 
+@torch.no_grad()
+def through_audio(x: torch.Tensor, representation: Representation, *, n_iter: int = 32, seed: int = 0,
+                  batch_size: int = 64) -> torch.Tensor:
+    """Generated model tensors -> waveforms -> the same representation analysed from the sound.
+
+    Waveforms are made as :func:`gansynth_zoo.synthesis.sample_audio` makes them and, when the cache
+    peak-normalised its files, scaled to the same 0.999 peak before the analysis.
+    """
+    from audiofeat.features import FeatureExtractor
+
+    config = representation.feature_config
+    extractor = FeatureExtractor(replace(config, features=representation.features))
+    generator = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(0, len(x), batch_size):
+        audio = representation.to_audio(x[i:i + batch_size], n_iter=n_iter, generator=generator)
+        if config.audio.normalize:
+            audio = audio * (0.999 / audio.abs().amax(dim=(1, 2), keepdim=True).clamp_min(1e-8))
+        out.append(representation.encode(extractor.compute(audio.float())))
+    return torch.cat(out)
+
+
+def _diversity_ratios(fake: torch.Tensor, labels: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor,
+                      names: tuple[str, ...]) -> dict[str, float]:
+    """Per subclass: generated / real within-subclass mean pairwise distance."""
+    generated, true = mean_pairwise_distance(fake, labels), mean_pairwise_distance(real, real_labels)
+    return {names[k]: generated[k] / true[k] for k in generated if true.get(k)}
+
+
 def _balanced(correct: torch.Tensor, labels: torch.Tensor) -> float:
     """The mean over the labels present of the fraction ``correct`` within each label."""
     return float(torch.stack([correct[labels == label].float().mean() for label in labels.unique()]).mean())
@@ -83,9 +146,10 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     run_dir = Path(run_dir)
     G, export = load_generator(run_dir, device)
     representation = Representation.from_dict(data.info["representation"])
-    train_rows, test_rows = split_indices(data.labels, seed=0)
-    key = hashlib.sha1(f"{data.info['path']}:{os.path.getmtime(data.info['path'])}:{representation.normalization}"
-                       .encode()).hexdigest()[:12]
+    kits = open_cache(data.info["path"]).example_meta("kit")
+    train_rows, test_rows = split_indices(data.labels, seed=0, groups=kits)
+    key = hashlib.sha1(f"{data.info['path']}:{os.path.getmtime(data.info['path'])}:{representation.normalization}:"
+                       f"{representation.magnitude_feature}:{'kits' if kits else 'examples'}".encode()).hexdigest()[:12]
     classifier, info = _classifier(data, representation, train_rows, test_rows,
                                    Path(classifier_dir) / f"audio-{key}.pt", classifier_steps, device, status)
     n_labels = len(data.label_names)
@@ -102,6 +166,7 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     result: dict[str, Any] = {
         "step": int(export["step"]), "samples": len(labels), "seed": seed,
         "classifier_held_out_accuracy": info["val_accuracy"], "held_out_examples": len(test_rows),
+        "held_out_kits": sorted({kits[i] for i in test_rows.tolist()}) if kits else None,
         "frechet_distance": frechet_distance(fake_embedding.numpy(), real_embedding.numpy()),
     }
     kid, kid_std = kernel_distance(fake_embedding.numpy(), real_embedding.numpy(), subsets=20,
@@ -113,6 +178,12 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
         result["class_accuracy"] = float((to_class[predicted] == to_class[labels]).float().mean())
         result["conditional_accuracy_per_subclass"] = dict(zip(data.label_names,
                                                                per_class_accuracy(probs, labels, n_labels)))
+        heard = predict(classifier, _magnitude_channels(through_audio(fake, representation, seed=seed),
+                                                        representation), device)
+        result["conditional_accuracy_audio"] = accuracy(heard, labels)
+        result["class_accuracy_audio"] = float((to_class[heard.argmax(1)] == to_class[labels]).float().mean())
+        result["conditional_accuracy_audio_per_subclass"] = dict(zip(data.label_names,
+                                                                     per_class_accuracy(heard, labels, n_labels)))
         # The same two figures for the held-out real clips, each subclass weighted equally as the
         # generated ones are: what a generator that matched the data would score.
         real_labels = data.labels[test_rows]
@@ -123,5 +194,32 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     result.update(ndb_jsd(real_mag[train_rows].flatten(1), fake_mag.flatten(1), k=k, seed=seed))
     result.update(diversity_report("log_mag", fake_mag, labels, real_mag[test_rows], data.labels[test_rows]))
     result.update(diversity_report("embedding", fake_embedding, labels, real_embedding, data.labels[test_rows]))
+    real_labels = data.labels[test_rows]
+    result["pairwise_log_mag_per_subclass"] = _diversity_ratios(fake_mag, labels, real_mag[test_rows], real_labels,
+                                                                data.label_names)
+    result["pairwise_embedding_per_subclass"] = _diversity_ratios(fake_embedding, labels, real_embedding, real_labels,
+                                                                  data.label_names)
     report_metric(run_dir, "audio", result, checkpoint=f"generator.pt (step {export['step']})")
     return result
+
+
+def format_subclass_table(result: dict[str, Any]) -> str:
+    """A markdown table of an audio evaluation, one row per subclass: conditional accuracy on the
+    generated spectrograms and after the round trip through sound, and the within-subclass diversity
+    ratios (generated / real held-out clips), then the overall row."""
+    columns = [("conditional_accuracy_per_subclass", "accuracy", "{:.1%}"),
+               ("conditional_accuracy_audio_per_subclass", "accuracy (audio)", "{:.1%}"),
+               ("pairwise_log_mag_per_subclass", "diversity spectra", "{:.2f}x"),
+               ("pairwise_embedding_per_subclass", "diversity embedding", "{:.2f}x")]
+    columns = [c for c in columns if c[0] in result]
+    names = list(result.get("conditional_accuracy_per_subclass") or result["pairwise_log_mag_per_subclass"])
+    lines = ["| subclass | " + " | ".join(c[1] for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name in names:
+        cells = [fmt.format(result[key][name]) if name in result[key] else "-" for key, _, fmt in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    overall = {"conditional_accuracy_per_subclass": result.get("conditional_accuracy"),
+               "conditional_accuracy_audio_per_subclass": result.get("conditional_accuracy_audio"),
+               "pairwise_log_mag_per_subclass": result["pairwise_log_mag"] / result["pairwise_log_mag_real"],
+               "pairwise_embedding_per_subclass": result["pairwise_embedding"] / result["pairwise_embedding_real"]}
+    lines.append("| **all** | " + " | ".join(fmt.format(overall[key]) for key, _, fmt in columns) + " |")
+    return "\n".join(lines)

@@ -196,7 +196,7 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
         source = config.data.source
         if source == "cache":
             from gansynth_zoo import builders
-            from gansynth_zoo.audio_evaluation import evaluate_audio
+            from gansynth_zoo.audio_evaluation import evaluate_audio, format_subclass_table
             from gansynth_zoo.mdct_evaluation import evaluate_mdct
 
             data = builders.build_data(config)
@@ -210,6 +210,9 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
                                     classifier_steps=config.eval.classifier_steps,
                                     classifier_dir=classifier_path.parent if classifier_path else "data/classifiers",
                                     seed=seed, device=resolve_device(device), status=click.echo)
+            click.echo(json.dumps(result, indent=2))
+            click.echo(format_subclass_table(result))
+            return
         else:
             result = evaluate_digits(run_dir, classifier_path=classifier_path or Path(f"data/classifiers/{source}.pt"),
                                      samples=samples or config.eval.samples,
@@ -221,27 +224,35 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
 
 
 @main.command("sample")
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--class", "categories", multiple=True, metavar="CLASS/SUBCLASS",
-              help="Category to generate (repeatable; default: every category).")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False)
+@click.option("--pretrained", default=None, help="A generator shipped with the package instead of RUN_DIR "
+              "(demo, oneshots).")
+@click.option("--class", "categories", multiple=True, metavar="CLASS[/SUBCLASS]",
+              help="Category to generate: a subclass, or a class for examples spread over its subclasses "
+                   "(repeatable; default: every subclass).")
 @click.option("--n", "n", type=click.IntRange(min=1), default=8, help="Examples per category.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=0, help="Seed of the latents.")
 @click.option("--n-iter", default=32, help="Griffin-Lim iterations (magnitude-only models).")
 @device_option
 @click.pass_context
-def sample(ctx: click.Context, run_dir: Path, categories: tuple[str, ...], n: int, out_dir: Path, seed: int,
-           n_iter: int, device: str) -> None:
+def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, categories: tuple[str, ...], n: int,
+           out_dir: Path, seed: int, n_iter: int, device: str) -> None:
     """Write WAVs and spectrogram PNGs of generated sounds of the requested categories.
 
     \b
-    Example:
+    Examples:
       gansynth-zoo sample runs/00001-cgan-oneshots-1a2b3c4d --class drums/kick --n 8 --out samples/
+      gansynth-zoo sample --pretrained oneshots --class drums --n 8 --out samples/
     """
+    from gansynth_zoo.pretrained import pretrained_path
     from gansynth_zoo.synthesis import sample_audio
 
+    if (run_dir is None) == (pretrained is None):
+        ctx.fail("give either RUN_DIR or --pretrained NAME")
     try:
-        files = sample_audio(run_dir, out_dir, categories=categories, n=n, seed=seed, n_iter=n_iter,
+        source = run_dir if pretrained is None else pretrained_path(pretrained)
+        files = sample_audio(source, out_dir, categories=categories, n=n, seed=seed, n_iter=n_iter,
                              device=resolve_device(device))
     except (AudiofeatError, ValueError, FileNotFoundError, KeyError) as error:
         ctx.fail(str(error))

@@ -102,7 +102,8 @@ class TrainConfig:
         seed: seeds models, latents and batch sampling.
         balance_labels: draw each example's label uniformly over the labels, then the example within
             it (default: uniformly over the examples, so labels in proportion to their frequency).
-        ema_decay: decay of the generator's exponential moving average (0: no EMA copy updates).
+        ema_decay: decay of the generator's exponential moving average, warmed up over the first
+            steps (:func:`gansynth_zoo.training.ema.ema_decay_at`; 0: the copy follows the generator).
         amp: bfloat16 autocast on CUDA (ignored on CPU).
         log_every, checkpoint_every: in steps.
         keep_checkpoints: how many resumable checkpoints to keep.

@@ -33,9 +33,11 @@ from gansynth_zoo.training.checkpoint import load_checkpoint
 __all__ = ["digit_classifier", "evaluate_digits", "generate", "load_generator"]
 
 
-def load_generator(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
-    """The EMA generator of a run (``generator.pt``) in eval mode, and the export's metadata."""
-    export = load_checkpoint(Path(run_dir) / "generator.pt")
+def load_generator(source: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """The EMA generator of a run folder (its ``generator.pt``) or of a ``generator.pt``-format file,
+    in eval mode, and the export's metadata."""
+    source = Path(source)
+    export = load_checkpoint(source / "generator.pt" if source.is_dir() else source)
     G = build_model(export["model_name"], "generator", export["generator_kwargs"])
     G.load_state_dict(export["G_ema"])
     return G.to(device).eval(), export

@@ -8,6 +8,7 @@ IF -> ISTFT or IMDCT) and both together, at a given batch size.
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import time
 from collections.abc import Sequence
@@ -21,18 +22,42 @@ from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.evaluation import generate, load_generator
 from gansynth_zoo.images import write_png
 
-__all__ = ["real_time_factor", "sample_audio"]
+__all__ = ["real_time_factor", "requested_labels", "sample_audio"]
 
 
-def _label_index(export: dict[str, Any], category: str) -> int:
-    names = export["label_names"]
-    if category in names:
-        return names.index(category)
-    raise ValueError(f"unknown category {category!r}; this model knows: {', '.join(names)}")
+def requested_labels(label_names: Sequence[str], category: str, n: int) -> torch.Tensor:
+    """Label indices of ``n`` examples of ``category``: a subclass (``drums/kick``) gives ``n`` of it,
+    a class (``drums``) spreads them over the class's subclasses in turn (hierarchical requests).
+
+    Raises:
+        ValueError: an unknown category (the message lists the known ones).
+    """
+    if category in label_names:
+        return torch.full((n,), label_names.index(category), dtype=torch.long)
+    members = [i for i, name in enumerate(label_names) if name.split("/")[0] == category]
+    if not members:
+        classes = sorted({name.split("/")[0] for name in label_names})
+        raise ValueError(f"unknown category {category!r}; this model knows the classes {', '.join(classes)} and "
+                         f"the subclasses {', '.join(label_names)}")
+    return torch.tensor(members)[torch.arange(n) % len(members)]
+
+
+_SAFE_PART = re.compile(r"[A-Za-z0-9._+-]+")
+
+
+def _category_folder(out_dir: Path, category: str) -> Path:
+    """``out_dir/<category>``, refusing names that could leave ``out_dir`` (``..``, ``/x``, empty parts):
+    category names come from the generator file, which may not be trustworthy."""
+    parts = category.split("/")
+    if not all(_SAFE_PART.fullmatch(p) and set(p) != {"."} for p in parts):
+        raise ValueError(f"category name {category!r} is not a safe folder name (levels of letters, digits, "
+                         f"'._+-', not dots alone); the generator file may be corrupt or crafted")
+    return out_dir.joinpath(*parts)
 
 
 def _spectrogram_png(log_mag: torch.Tensor, path: Path) -> Path:
-    """A grey image of one ``(freq, frames)`` log-magnitude, low frequencies at the bottom, 60 dB range."""
+    """A grey image of one ``(freq, frames)`` log-magnitude (or log-mel), low frequencies at the
+    bottom, 60 dB range."""
     top = log_mag.max()
     scaled = ((log_mag - top) / 6.9 + 1).clamp(0, 1)  # ln(10^3) = 6.9: 60 dB below the peak -> black
     return write_png((scaled.flip(0) * 255).round().to(torch.uint8).numpy(), path)
@@ -40,31 +65,34 @@ def _spectrogram_png(log_mag: torch.Tensor, path: Path) -> Path:
 
 def sample_audio(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, categories: Sequence[str] = (),
                  n: int = 8, seed: int = 0, n_iter: int = 32, device: torch.device | str = "cpu") -> list[Path]:
-    """Writes ``n`` WAVs and spectrogram PNGs per category (all categories when none is given).
+    """Writes ``n`` WAVs and spectrogram PNGs per category (all subclasses when none is given).
 
-    Files are ``out_dir/<class>/<subclass>/sample_000.wav`` (and ``.png``); an unconditional model
-    writes ``out_dir/sample_000.wav``. Returns the WAV paths.
+    ``run_dir`` is a run folder or a ``generator.pt`` file (:func:`gansynth_zoo.evaluation.load_generator`).
+    A category is a subclass or a whole class (:func:`requested_labels`). Files are
+    ``out_dir/<class>/<subclass>/sample_000.wav`` (and ``.png``), or ``out_dir/<class>/...`` for a class
+    request; an unconditional model writes ``out_dir/sample_000.wav``. Returns the WAV paths.
     """
     G, export = load_generator(run_dir, device)
     representation = Representation.from_dict(export["data"]["representation"])
     sample_rate = representation.feature_config.audio.sample_rate
     out_dir = Path(out_dir)
+    names = list(export["label_names"])
     if G.c_dim:
-        wanted = list(categories) or list(export["label_names"])
-        groups = [(category, _label_index(export, category)) for category in wanted]
+        wanted = list(categories) or names
+        groups = [(_category_folder(out_dir, category), requested_labels(names, category, n)) for category in wanted]
     else:
-        groups = [("", 0)]
+        groups = [(out_dir, torch.zeros(n, dtype=torch.long))]
     written = []
-    for category, index in groups:
-        labels = torch.full((n,), index, dtype=torch.long)
+    magnitude = representation.magnitude_feature if set(representation.features) & {"log_mag", "mel"} else ""
+    for folder, labels in groups:
         x = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device)
         audio = representation.to_audio(x, n_iter=n_iter, generator=torch.Generator().manual_seed(seed))
         features = representation.decode(x)
         for i in range(n):
-            stem = out_dir / category / f"sample_{i:03d}"
+            stem = folder / f"sample_{i:03d}"
             written.append(save_audio(stem.with_suffix(".wav"), audio[i], sample_rate))
-            if "log_mag" in features:
-                _spectrogram_png(features["log_mag"][i, 0], stem.with_suffix(".png"))
+            if magnitude in features:
+                _spectrogram_png(features[magnitude][i, 0], stem.with_suffix(".png"))
     return written
 
 
@@ -102,7 +130,7 @@ def real_time_factor(run_dir: str | os.PathLike, *, batch_sizes: Sequence[int] =
         total_time = _median_time(lambda: representation.to_audio(G(z, c), n_iter=n_iter), repeat, device)
         audio_seconds = batch * duration
         rows.append({"device": str(device), "batch": batch, "clip_seconds": duration,
-                     "griffinlim_iters": n_iter if representation.features == ("log_mag",) else 0,
+                     "griffinlim_iters": n_iter if representation.features in (("log_mag",), ("mel",)) else 0,
                      "rtf_generator": generator_time / audio_seconds, "rtf_inversion": inversion_time / audio_seconds,
                      "rtf_total": total_time / audio_seconds, "seconds_per_batch": total_time,
                      "threads": torch.get_num_threads()})

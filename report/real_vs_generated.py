@@ -35,7 +35,8 @@ def main(run_dir: Path, categories: tuple[str, ...], n: int, seed: int, out: Pat
     unknown = [c for c in categories if c not in data.label_names]
     if unknown:
         raise click.BadParameter(f"not in the run's data: {', '.join(unknown)}", param_hint="--category")
-    magnitude = Representation.from_dict(data.info["representation"]).channels_of("log_mag")
+    representation = Representation.from_dict(data.info["representation"])
+    magnitude = representation.channels_of(representation.magnitude_feature)
     G, export = load_generator(run_dir)
     tiles = []
     for category in categories:

@@ -1,2 +1,3 @@
 """Dataset builders: the embedded synthetic one-shots (:mod:`.synthetic`), real data from Debian
-packages (:mod:`.debian`) and the CSV manifests they write (:mod:`.manifest`)."""
+packages (:mod:`.debian`), the CSV manifests they write (:mod:`.manifest`) and the taxonomies
+that map their labels onto training labels (:mod:`.taxonomy`)."""

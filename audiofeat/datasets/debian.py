@@ -457,6 +457,9 @@ class Sample:
         licence: licence of this file.
         copyright: its copyright holders.
         original_name: where the package installs it (``/usr/share/...``).
+        kit: the set of recordings the file belongs to (a hydrogen kit folder, a sonic-pi file-name
+            prefix such as ``sonic-pi:drum``, an LMMS sample folder such as ``lmms:drums``): velocity
+            layers and siblings of one kit are near-copies, so evaluation holds out whole kits.
     """
 
     path: Path
@@ -464,6 +467,7 @@ class Sample:
     licence: str
     copyright: str
     original_name: str
+    kit: str
 
 
 @dataclass(frozen=True)
@@ -566,7 +570,7 @@ def collect_hydrogen(package: DebianPackage) -> list[Sample]:
             named.setdefault(path, [])
         for path, names in named.items():
             samples.append(Sample(path=path, names=(*names, path.stem), licence=licence,
-                                  copyright=holders, original_name=_installed(package, path)))
+                                  copyright=holders, original_name=_installed(package, path), kit=kit_dir.name))
     return samples
 
 
@@ -582,7 +586,7 @@ def collect_sonic_pi(package: DebianPackage) -> list[Sample]:
     for path in sorted(p for p in folder.iterdir() if _is_audio(p)):
         licence, holders = _from_copyright(copyright, f"etc/samples/{path.name}", package)
         samples.append(Sample(path=path, names=(path.stem,), licence=licence, copyright=holders,
-                              original_name=_installed(package, path)))
+                              original_name=_installed(package, path), kit=f"sonic-pi:{path.stem.split('_')[0]}"))
     return samples
 
 
@@ -600,7 +604,7 @@ def collect_lmms(package: DebianPackage) -> list[Sample]:
         licence, holders = _from_copyright(copyright, f"data/samples/{relative.as_posix()}", package)
         name = " ".join([*relative.parent.parts, path.stem])
         samples.append(Sample(path=path, names=(name,), licence=licence, copyright=holders,
-                              original_name=_installed(package, path)))
+                              original_name=_installed(package, path), kit=f"lmms:{relative.parts[0]}"))
     return samples
 
 
@@ -661,7 +665,7 @@ def _classify_samples(package: DebianPackage, samples: Iterable[Sample], base: P
         rows.append({
             "path": path, "label": rule.label, "source_package": package.name,
             "package_version": package.version, "licence": sample.licence, "copyright": sample.copyright,
-            "original_name": sample.original_name, "matched_name": normalize_name(name)})
+            "original_name": sample.original_name, "matched_name": normalize_name(name), "kit": sample.kit})
     return rows, left_out
 
 

@@ -7,7 +7,7 @@ Format (also described in ``docs/data.md``):
   absolute;
 - required column ``label``: ``class/subclass``; deeper levels are allowed with more slashes
   (``music/wesnoth-1.16-music``, ``drums/hihat/open``). Each level is a non-empty run of letters,
-  digits, ``.``, ``_``, ``+`` or ``-``;
+  digits, ``.``, ``_``, ``+`` or ``-``, and not dots alone (a label becomes a folder name);
 - any further columns (``source_package``, ``package_version``, ``licence``, ``copyright``,
   ``original_name``, ``duration_s``, ...) are free metadata, kept as strings.
 
@@ -36,9 +36,9 @@ _LABEL = re.compile(r"[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)+")
 
 def check_label(label: str) -> str:
     """Returns ``label`` if it is ``class/subclass[/...]``, else raises `ParameterError`."""
-    if not isinstance(label, str) or not _LABEL.fullmatch(label):
-        raise ParameterError(
-            f"label must look like 'class/subclass' (levels of letters, digits, '._+-'), got {label!r}")
+    if not isinstance(label, str) or not _LABEL.fullmatch(label) or any(set(p) == {"."} for p in label.split("/")):
+        raise ParameterError(f"label must look like 'class/subclass' (levels of letters, digits, '._+-', "
+                             f"not only dots), got {label!r}")
     return label
 
 

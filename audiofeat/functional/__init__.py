@@ -30,6 +30,7 @@ from audiofeat.functional.spectral import (
     log_spectrogram,
     magnitude,
     mel_filterbank,
+    mel_to_magnitude,
     phase_from_instantaneous_frequency,
     spec_to_log_mag_if,
     stft,

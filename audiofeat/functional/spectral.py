@@ -73,6 +73,7 @@ __all__ = [
     "log_spectrogram",
     "magnitude",
     "mel_filterbank",
+    "mel_to_magnitude",
     "phase_from_instantaneous_frequency",
     "spec_to_log_mag_if",
     "stft",
@@ -700,6 +701,38 @@ def log_mel(
     mag = magnitude(spec) if spec.is_complex() else _check_real("spec", spec)
     weighted = mag.square() if power == 2.0 else mag if power == 1.0 else mag.pow(power)
     return torch.log(torch.matmul(fbank.to(weighted), weighted) + eps)
+
+
+def mel_to_magnitude(
+    log_mel_values: torch.Tensor, *, fbank: torch.Tensor, power: float = 2.0, eps: float = 1e-6,
+) -> torch.Tensor:
+    """An approximate inverse of :func:`log_mel`: a linear magnitude ``(..., freq, frames)`` whose
+    log-mel is close to ``log_mel_values``.
+
+    The mel power ``exp(x) - eps`` is mapped back through the Moore-Penrose pseudo-inverse of
+    ``fbank`` (the least-squares solution of smallest norm, as torchaudio's ``InverseMelScale``
+    approximates iteratively), clipped at zero and raised to ``1 / power``. Detail finer than the mel
+    bands is lost; the phase is for Griffin-Lim to find.
+
+    Args:
+        log_mel_values: ``(..., n_mels, frames)``.
+        fbank: ``(n_mels, freq)`` from :func:`mel_filterbank`.
+        power: the exponent :func:`log_mel` used (> 0).
+        eps: the offset :func:`log_mel` used (> 0).
+
+    Returns:
+        Non-negative ``(..., freq, frames)`` in the dtype of ``log_mel_values``.
+    """
+    check_tensor("log_mel_values", log_mel_values, min_dim=2)
+    check_tensor("fbank", fbank, min_dim=2)
+    check_positive("power", power)
+    check_positive("eps", eps)
+    if fbank.dim() != 2 or fbank.shape[0] != log_mel_values.shape[-2]:
+        raise ParameterError(f"fbank must have shape ({log_mel_values.shape[-2]}, freq), got {tuple(fbank.shape)}")
+    mel_power = (log_mel_values.exp() - eps).clamp_min(0.0)
+    inverse = torch.linalg.pinv(fbank.double()).to(mel_power)
+    linear = torch.matmul(inverse, mel_power).clamp_min(0.0)
+    return linear if power == 1.0 else linear.pow(1.0 / power)
 
 
 def log_mel_spectrogram(

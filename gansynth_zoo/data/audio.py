@@ -103,7 +103,7 @@ class Representation:
         """
         from audiofeat.functional.mdct import imdct
         from audiofeat.functional.phase import griffinlim
-        from audiofeat.functional.spectral import log_mag_if_to_waveform
+        from audiofeat.functional.spectral import log_mag_if_to_waveform, mel_to_magnitude
 
         cfg = self.feature_config
         parts = self.decode(x)
@@ -113,13 +113,34 @@ class Representation:
         elif "if" in parts:
             audio = log_mag_if_to_waveform(parts["log_mag"], parts["if"], length=length, eps=cfg.stft.eps,
                                            **cfg.stft.layout().as_kwargs())
-        elif "log_mag" in parts:
-            mag = (parts["log_mag"].exp() - cfg.stft.eps).clamp_min(0.0)
+        elif "log_mag" in parts or "mel" in parts:
+            if "log_mag" in parts:
+                mag = (parts["log_mag"].exp() - cfg.stft.eps).clamp_min(0.0)
+            else:
+                mag = mel_to_magnitude(parts["mel"], fbank=self.mel_filterbank(), power=cfg.mel.power,
+                                       eps=cfg.stft.eps)
             audio = griffinlim(mag, length=length, n_iter=n_iter, init=init, generator=generator,
                                **cfg.stft.layout().as_kwargs())
         else:
             raise ConfigError(f"features {list(self.features)} cannot be turned into audio")
         return audio.clamp(-1.0, 1.0)
+
+    def mel_filterbank(self) -> torch.Tensor:
+        """The ``(n_mels, freq)`` filterbank the cache's ``mel`` feature was computed with."""
+        from audiofeat.functional.spectral import mel_filterbank
+
+        cfg = self.feature_config
+        return mel_filterbank(sample_rate=cfg.audio.sample_rate, n_fft=cfg.stft.n_fft, n_mels=cfg.mel.n_mels,
+                              f_min=cfg.mel.f_min, f_max=cfg.mel.f_max or None, drop_bin=cfg.stft.drop_bin)
+
+    @property
+    def magnitude_feature(self) -> str:
+        """The magnitude-like feature the model sees (``log_mag`` or ``mel``): what evaluation
+        classifiers and spectrogram plots read."""
+        for name in ("log_mag", "mel"):
+            if name in self.features:
+                return name
+        raise ConfigError(f"features {list(self.features)} have no log_mag or mel channels")
 
     def to_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "normalization": self.normalization,

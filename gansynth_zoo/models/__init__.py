@@ -4,9 +4,11 @@ from __future__ import annotations
 from gansynth_zoo.models import cgan, dcgan
 from gansynth_zoo.models import gansynth
 from gansynth_zoo.models import mp3net
+from gansynth_zoo.models import sngan
 from gansynth_zoo.registry import register_model
 
 register_model("dcgan", dcgan.Generator, dcgan.Discriminator)
 register_model("cgan", cgan.Generator, cgan.Discriminator)
 register_model("gansynth", gansynth.Generator, gansynth.Discriminator)
 register_model("mp3net", mp3net.Generator, mp3net.Discriminator)
+register_model("sngan", sngan.Generator, sngan.Discriminator)

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gansynth_zoo.nn.layers import (EqualizedConv2d, EqualizedLinear, LabelEmbedding, MinibatchStd, PixelNorm,
-                                    append_condition_maps, assert_shape)
+                                    append_condition_maps, assert_shape, check_choice, check_geometry)
 
 __all__ = ["Discriminator", "Generator", "progress_at"]
 
@@ -69,34 +69,6 @@ def progress_at(images: int, *, n_blocks: int, stable_images: int = 800_000,
         stage += 1
         rest -= fade_images + stable_images
     return stage, 1.0
-
-
-def _geometry(shape: Sequence[int], channels: Sequence[int], start: Sequence[int]
-              ) -> tuple[tuple[int, int, int], tuple[int, ...], tuple[int, int]]:
-    """Checks that ``shape[1:] == start * 2**(len(channels) - 1)``; returns the three as int tuples."""
-    shape_t = tuple(int(v) for v in shape)
-    channels_t = tuple(int(v) for v in channels)
-    start_t = tuple(int(v) for v in start)
-    if len(shape_t) != 3 or min(shape_t) < 1:
-        raise ValueError(f"shape must be (channels, freq, frames) with positive sizes, got {list(shape)}")
-    if not channels_t or min(channels_t) < 1:
-        raise ValueError(f"channels must list at least one positive width, got {list(channels)}")
-    if len(start_t) != 2 or min(start_t) < 1:
-        raise ValueError(f"start must be (freq, frames) with positive sizes, got {list(start)}")
-    factor = 2 ** (len(channels_t) - 1)
-    if shape_t[1:] != (start_t[0] * factor, start_t[1] * factor):
-        hint = ""
-        if shape_t[1] % factor == 0 and shape_t[2] % factor == 0:
-            hint = f"; with these channels use start = [{shape_t[1] // factor}, {shape_t[2] // factor}]"
-        raise ValueError(f"shape {list(shape_t)} does not match start {list(start_t)} and {len(channels_t)} "
-                         f"resolutions: (freq, frames) must be start * 2**(len(channels) - 1) = "
-                         f"({start_t[0] * factor}, {start_t[1] * factor}){hint}")
-    return shape_t, channels_t, start_t  # type: ignore[return-value]
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
 
 
 class _ConvLayer(nn.Module):
@@ -187,8 +159,8 @@ class Generator(_Progress):
                  conditioning: Literal["concat", "embedding"] = "concat", embed_dim: int = 32,
                  progressive: bool = False):
         super().__init__()
-        self.shape, ch, (kf, kt) = _geometry(shape, channels, start)
-        _check_choice("conditioning", conditioning, ("concat", "embedding"))
+        self.shape, ch, (kf, kt) = check_geometry(shape, channels, start)
+        check_choice("conditioning", conditioning, ("concat", "embedding"))
         if z_dim < 1 or c_dim < 0 or embed_dim < 1:
             raise ValueError(f"z_dim > 0, c_dim >= 0 and embed_dim > 0 are required; got {z_dim}, {c_dim}, "
                              f"{embed_dim}")
@@ -270,8 +242,8 @@ class Discriminator(_Progress):
                  embed_dim: int = 32, n_classes_aux: int = 0, mbstd_group: int = 4,
                  progressive: bool = False):
         super().__init__()
-        self.shape, ch, (kf, kt) = _geometry(shape, channels, start)
-        _check_choice("conditioning", conditioning, ("concat", "embedding", "projection", "none"))
+        self.shape, ch, (kf, kt) = check_geometry(shape, channels, start)
+        check_choice("conditioning", conditioning, ("concat", "embedding", "projection", "none"))
         if c_dim < 0 or embed_dim < 1 or n_classes_aux < 0 or mbstd_group < 1:
             raise ValueError(f"c_dim >= 0, embed_dim > 0, n_classes_aux >= 0 and mbstd_group > 0 are "
                              f"required; got {c_dim}, {embed_dim}, {n_classes_aux}, {mbstd_group}")

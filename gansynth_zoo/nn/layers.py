@@ -126,3 +126,40 @@ def assert_shape(tensor: torch.Tensor, shape: Sequence[int | None]) -> None:
     if tensor.dim() != len(shape) or mismatch:
         expected = ", ".join("*" if want is None else str(want) for want in shape)
         raise AssertionError(f"expected shape ({expected}), got {tuple(tensor.shape)}")
+
+
+__all__ += ["check_choice", "check_geometry"]
+
+
+def check_geometry(shape: Sequence[int], channels: Sequence[int], start: Sequence[int]
+                   ) -> tuple[tuple[int, int, int], tuple[int, ...], tuple[int, int]]:
+    """Checks that ``shape[1:] == start * 2**(len(channels) - 1)`` (networks that double both sides per
+    width); returns the three as int tuples.
+
+    Raises:
+        ValueError: the sizes do not fit; the message proposes a ``start`` when one would.
+    """
+    shape_t = tuple(int(v) for v in shape)
+    channels_t = tuple(int(v) for v in channels)
+    start_t = tuple(int(v) for v in start)
+    if len(shape_t) != 3 or min(shape_t) < 1:
+        raise ValueError(f"shape must be (channels, freq, frames) with positive sizes, got {list(shape)}")
+    if not channels_t or min(channels_t) < 1:
+        raise ValueError(f"channels must list at least one positive width, got {list(channels)}")
+    if len(start_t) != 2 or min(start_t) < 1:
+        raise ValueError(f"start must be (freq, frames) with positive sizes, got {list(start)}")
+    factor = 2 ** (len(channels_t) - 1)
+    if shape_t[1:] != (start_t[0] * factor, start_t[1] * factor):
+        hint = ""
+        if shape_t[1] % factor == 0 and shape_t[2] % factor == 0:
+            hint = f"; with these channels use start = [{shape_t[1] // factor}, {shape_t[2] // factor}]"
+        raise ValueError(f"shape {list(shape_t)} does not match start {list(start_t)} and {len(channels_t)} "
+                         f"resolutions: (freq, frames) must be start * 2**(len(channels) - 1) = "
+                         f"({start_t[0] * factor}, {start_t[1] * factor}){hint}")
+    return shape_t, channels_t, start_t  # type: ignore[return-value]
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raises ValueError naming ``name`` when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")

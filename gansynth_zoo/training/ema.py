@@ -1,4 +1,10 @@
-"""Exponential moving average of a model's weights (Karras et al. 2018; GANSynth uses decay 0.999)."""
+"""Exponential moving average of a model's weights (Karras et al. 2018; GANSynth uses decay 0.999).
+
+The decay is warmed up as TensorFlow's ``ExponentialMovingAverage`` does with ``num_updates``
+(:func:`ema_decay_at`): with a fixed 0.999 from step 0, 0.999**1600 = 20 % of a 1,600-step run's
+average is still the random initial weights, and the demo's EMA generator scored 24 % where its raw
+generator scored 74 % (docs/conditioning.md).
+"""
 from __future__ import annotations
 
 import copy
@@ -12,6 +18,13 @@ def make_ema(model: nn.Module) -> nn.Module:
     ema = copy.deepcopy(model).eval()
     ema.requires_grad_(False)
     return ema
+
+
+def ema_decay_at(decay: float, step: int) -> float:
+    """The decay used at update ``step`` (0-based): ``min(decay, (1 + step) / (10 + step))``, so the
+    average forgets the first updates quickly and reaches ``decay`` after ``(10 decay - 1) / (1 - decay)``
+    updates (8,991 for 0.999)."""
+    return min(decay, (1 + step) / (10 + step))
 
 
 @torch.no_grad()

@@ -26,7 +26,7 @@ from gansynth_zoo.augment import augment
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.training import Batch, TrainingData
 from gansynth_zoo.training.checkpoint import FORMAT_VERSION, list_checkpoints, save_atomic
-from gansynth_zoo.training.ema import update_ema
+from gansynth_zoo.training.ema import ema_decay_at, update_ema
 
 __all__ = ["CriticTransform", "TrainState", "Trainer", "TrainingDiverged"]
 
@@ -179,7 +179,7 @@ class Trainer:
         s.opt_g.zero_grad(set_to_none=True)
         total.backward()
         s.opt_g.step()
-        update_ema(s.G_ema, s.G, self.config.train.ema_decay)
+        update_ema(s.G_ema, s.G, ema_decay_at(self.config.train.ema_decay, s.step))
         out["loss/g"] = total.detach()
         return out
 

@@ -21,7 +21,7 @@ from audiofeat.cache import build_cache, describe_cache, merge_caches, open_cach
 from audiofeat.cli import main
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 from audiofeat.exceptions import ParameterError
-from audiofeat.features import AudioSettings, FeatureConfig, MdctSettings
+from audiofeat.features import AudioSettings, FeatureConfig, MdctSettings, MelSettings, StftSettings
 
 SUBCLASSES = ("drums/kick", "drums/snare", "bass/sub", "fx/zap")
 CONFIG = FeatureConfig(features=("mdct", "threshold"),
@@ -291,10 +291,24 @@ def test_manifest_input_keeps_metadata(tmp_path, dataset):
     assert cache[0][2]["label"] == "perc/type0/deep"
     with h5py.File(tmp_path / "m.h5", "r") as f:
         assert json.loads(f["sources/meta"][0]) == {"licence": "CC0"}
+    assert cache.example_meta("licence") == ["CC0"] * 4 and cache.example_meta("kit") is None
     broken = tmp_path / "broken.csv"
     broken.write_text("file,label\na.wav,x/y\n")
     with pytest.raises(ParameterError, match="missing column.*path"):
         build_cache(broken, tmp_path / "b.h5", CONFIG)
+
+
+def test_features_of_different_shapes_are_described_and_read_one_shape_at_a_time(dataset, tmp_path):
+    config = FeatureConfig(features=("log_mag", "mel"), audio=AudioSettings(length=2048, min_duration=0.01),
+                           stft=StftSettings(n_fft=256, hop_length=128), mel=MelSettings(n_mels=16))
+    build_cache(dataset, tmp_path / "mixed.h5", config)
+    cache = open_cache(tmp_path / "mixed.h5")
+    assert cache.shape is None and "feature mel: shape (1, 16, 16)" in describe_cache(tmp_path / "mixed.h5")
+    with pytest.raises(ParameterError, match="differ in shape; open the cache with features"):
+        cache[0]
+    assert open_cache(tmp_path / "mixed.h5", ["mel"])[0][0].shape == (1, 16, 16)
+    with pytest.raises(ParameterError, match="cannot be stacked"):
+        open_cache(tmp_path / "mixed.h5", ["log_mag", "mel"])
 
 
 def test_windows_mode_cuts_long_files(tmp_path):

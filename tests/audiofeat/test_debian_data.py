@@ -302,6 +302,7 @@ def test_collect_hydrogen_names_licences_and_unreferenced_files(tmp_path):
     assert samples[f"{kit}/tom.wav"].copyright == "A. Drummer"
     assert samples[other].licence == "CC-BY-3.0"
     assert samples[f"{kit}/tom.wav"].original_name == f"/{kit}/tom.wav"
+    assert samples[f"{kit}/tom.wav"].kit == "Gimme A Hand 1.0" and samples[other].kit == "OtherKit"
 
 
 def test_collect_sonic_pi_uses_the_cc0_list_and_the_catch_all(tmp_path):
@@ -315,6 +316,7 @@ def test_collect_sonic_pi_uses_the_cc0_list_and_the_catch_all(tmp_path):
     assert samples["bd_fat.flac"].licence == "CC0" and samples["bd_fat.flac"].copyright == "2013 Someone"
     assert samples["ambi_sauna.flac"].licence == "MIT"
     assert [classify_name(n) for n in samples["drum_cymbal_closed.flac"].names] == ["drums/hihat"]
+    assert samples["drum_cymbal_closed.flac"].kit == "sonic-pi:drum" and samples["bd_fat.flac"].kit == "sonic-pi:bd"
 
 
 def test_collect_lmms_names_files_by_folder(tmp_path):
@@ -326,6 +328,7 @@ def test_collect_lmms_names_files_by_folder(tmp_path):
     (folder / "drumsynth/tr808/kick.ds").write_text("[General]")
     samples = collect_lmms(package)
     assert [s.names for s in samples] == [("drums kick01",), ("shapes technobass",)]
+    assert [s.kit for s in samples] == ["lmms:drums", "lmms:shapes"]
     assert {s.licence for s in samples} == {"MIT"}
     assert [classify_name(s.names[0]) for s in samples] == ["drums/kick", None]
 
@@ -509,6 +512,7 @@ def test_prepare_oneshots_on_present_packages_writes_manifest_and_unclassified(t
     assert len(sources) == 5 and all(s.path.is_file() for s in sources)
     tom = next(s for s in sources if s.label == "drums/tom")
     assert tom.meta["matched_name"] == "tom hi" and tom.meta["source_package"] == "hydrogen-drumkits"
+    assert tom.meta["kit"] == "Gimme A Hand 1.0"
     assert result.unclassified_csv.read_text().startswith("path,source_package,package_version,original_name")
 
 

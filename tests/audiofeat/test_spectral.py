@@ -209,6 +209,25 @@ def test_mel_filterbank_drops_the_column_of_the_dropped_bin():
                                                  dtype=torch.float64), full[:, :-1])
 
 
+def test_mel_to_magnitude_inverts_log_mel_on_the_filterbank_range(rng):
+    fbank = AF.mel_filterbank(sample_rate=SR, n_fft=512, n_mels=64, drop_bin="dc", dtype=torch.float64)
+    # a magnitude whose power lies in the row space of the filterbank is recovered exactly
+    power = torch.linalg.pinv(fbank) @ fbank @ torch.from_numpy(rng.uniform(1, 2, (256, 6)))
+    mag = power.clamp_min(0).sqrt()
+    log_mel = AF.log_mel(mag, fbank=fbank)
+    back = AF.mel_to_magnitude(log_mel, fbank=fbank)
+    assert back.shape == (256, 6) and back.dtype == torch.float64
+    torch.testing.assert_close(AF.log_mel(back, fbank=fbank), log_mel, rtol=0, atol=1e-9)
+    # any spectrum: non-negative, and the log-mel of a smooth (1/f) spectrum comes back
+    smooth = (1.0 / torch.arange(1, 257, dtype=torch.float64))[:, None].expand(256, 4) * torch.linspace(0.5, 2, 4)
+    again = AF.mel_to_magnitude(AF.log_mel(smooth, fbank=fbank, power=1.0), fbank=fbank, power=1.0)
+    assert (again >= 0).all()
+    torch.testing.assert_close(AF.log_mel(again, fbank=fbank, power=1.0), AF.log_mel(smooth, fbank=fbank, power=1.0),
+                               rtol=0, atol=1e-6)
+    with pytest.raises(ParameterError, match="fbank must have shape"):
+        AF.mel_to_magnitude(log_mel[:10], fbank=fbank)
+
+
 # ------------------------------------------------------------------------ instantaneous frequency
 def test_instantaneous_frequency_is_unwrapped_phase_difference(rng):
     spec = AF.stft(torch.from_numpy(chord(4000, rng)), n_fft=256, hop_length=64)

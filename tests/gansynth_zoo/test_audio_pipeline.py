@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from audiofeat.cache import build_cache
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
-from audiofeat.features import AudioSettings, FeatureConfig, StftSettings
+from audiofeat.features import AudioSettings, FeatureConfig, MelSettings, StftSettings
 from gansynth_zoo import builders
 from gansynth_zoo.audio_evaluation import _balanced, split_indices
 from gansynth_zoo.cli import main
@@ -67,6 +67,24 @@ def test_cache_data_and_representation_round_trip(cache):
     assert audio.shape == (1, 1, 128) and torch.isfinite(audio).all()
 
 
+def test_mel_representation_inverts_and_survives_the_round_trip_through_sound(tmp_path):
+    from gansynth_zoo.audio_evaluation import through_audio
+
+    write_oneshots(tmp_path / "data", OneShotsConfig(per_subclass=2, duration=0.25, subclasses=SUBCLASSES))
+    config = FeatureConfig(features=("mel",), audio=AudioSettings(length=4096, min_duration=0.001),
+                           stft=StftSettings(n_fft=256, hop_length=128), mel=MelSettings(n_mels=32))
+    build_cache(tmp_path / "data", tmp_path / "mel.h5", config)
+    data = load_training_data("cache", path=str(tmp_path / "mel.h5"), features=("mel",))
+    rep = Representation.from_dict(data.info["representation"])
+    assert data.x.shape == (6, 1, 32, 32) and rep.magnitude_feature == "mel"
+    audio = rep.to_audio(data.x, n_iter=16)
+    assert audio.shape == (6, 1, 4096) and torch.isfinite(audio).all() and audio.abs().max() > 0.01
+    again = through_audio(data.x, rep, n_iter=16)
+    assert again.shape == data.x.shape
+    # the spectral envelope comes back: mel inversion + Griffin-Lim keep the log-mel close
+    assert (again - data.x).abs().mean() < 0.1
+
+
 def test_split_is_stratified_and_disjoint():
     labels = torch.tensor([0] * 10 + [1] * 5 + [2] * 1)
     train, test = split_indices(labels, seed=3)
@@ -74,10 +92,41 @@ def test_split_is_stratified_and_disjoint():
     assert torch.bincount(labels[test], minlength=3).tolist() == [2, 1, 0]
 
 
+def test_split_by_kit_holds_out_whole_kits():
+    # 6 kits with kicks and snares, one kit of toms only, one huge kit
+    kits, labels = [], []
+    for kit in range(6):
+        kits += [f"k{kit}"] * 4
+        labels += [0, 0, 1, 1]
+    kits += ["toms"] * 3 + ["huge"] * 30
+    labels += [2, 2, 2] + [0] * 30
+    labels = torch.tensor(labels)
+    train, test = split_indices(labels, seed=1, groups=kits)
+    assert len(train) + len(test) == len(labels) and set(train.tolist()).isdisjoint(test.tolist())
+    held = {kits[i] for i in test.tolist()}
+    assert held and not held & {kits[i] for i in train.tolist()}  # no kit on both sides
+    assert "huge" not in held and "toms" not in held  # either would take more than half of a label
+    share = torch.bincount(labels[test], minlength=3) / torch.bincount(labels, minlength=3)
+    assert share[1] >= 0.2 and (share <= 0.5).all()
+    assert split_indices(labels, seed=1, groups=kits)[1].tolist() == test.tolist()  # seeded
+    with pytest.raises(ValueError, match="3 groups for 57 labels"):
+        split_indices(labels, groups=["a", "b", "c"])
+
+
 def test_real_reference_accuracy_weights_every_label_equally():
     labels = torch.tensor([0, 0, 0, 0, 2])
     correct = torch.tensor([True, True, True, False, False])
     assert _balanced(correct, labels) == pytest.approx((0.75 + 0.0) / 2)  # not 3/5: label 1 is absent
+
+
+def test_requests_name_a_subclass_or_a_whole_class():
+    from gansynth_zoo.synthesis import requested_labels
+
+    names = ("bass/sub", "drums/kick", "drums/snare")
+    assert requested_labels(names, "drums/snare", 3).tolist() == [2, 2, 2]
+    assert requested_labels(names, "drums", 5).tolist() == [1, 2, 1, 2, 1]
+    with pytest.raises(ValueError, match="unknown category 'keys'; this model knows the classes bass, drums"):
+        requested_labels(names, "keys", 1)
 
 
 def test_kmeans_ndb_and_jsd():
@@ -121,6 +170,21 @@ def test_train_sample_rtf_evaluate(cache, tmp_path):
     assert (out / "drums/kick/sample_001.png").read_bytes()[:4] == b"\x89PNG"
     bad = runner.invoke(main, ["sample", str(run_dir), "--class", "drums/cowbell", "--out", str(out)])
     assert bad.exit_code == 2 and "unknown category 'drums/cowbell'" in bad.output
+    whole_class = runner.invoke(main, ["sample", str(run_dir), "--class", "drums", "--n", "2", "--out", str(out)])
+    assert whole_class.exit_code == 0, whole_class.output
+    assert sorted(p.name for p in (out / "drums").glob("*.wav")) == ["sample_000.wav", "sample_001.wav"]
+    # a crafted generator file whose label names climb out of --out writes nothing
+    crafted = torch.load(run_dir / "generator.pt", weights_only=True)
+    crafted["label_names"] = ["../../escaped", *crafted["label_names"][1:]]
+    torch.save(crafted, tmp_path / "crafted.pt")
+    from gansynth_zoo.synthesis import sample_audio
+    with pytest.raises(ValueError, match="'../../escaped' is not a safe folder name"):
+        sample_audio(tmp_path / "crafted.pt", tmp_path / "inside" / "out", n=1)
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "inside").exists()
+    neither = runner.invoke(main, ["sample", "--out", str(out)])
+    assert neither.exit_code == 2 and "give either RUN_DIR or --pretrained NAME" in neither.output
+    unknown = runner.invoke(main, ["sample", "--pretrained", "nope", "--out", str(out)])
+    assert unknown.exit_code == 2 and "unknown pretrained generator 'nope'" in unknown.output
     reel = runner.invoke(_report_command("sample_reel"), [str(out), "--category", "drums/kick", "--gap", "0.01",
                                                          "--out", str(tmp_path / "reel.wav")])
     assert reel.exit_code == 0, reel.output

@@ -157,3 +157,17 @@ def test_evaluate_digits_reports_quality_diversity_and_a_grid(tmp_path):
     assert 0 <= metrics["ndb_k"] <= 1 and 0 <= metrics["jsd"] <= 1
     assert (run_dir / "samples-grid.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "clf.pt").exists()
+
+
+def test_ema_decay_warms_up_then_holds():
+    from gansynth_zoo.training.ema import ema_decay_at
+
+    assert ema_decay_at(0.999, 0) == pytest.approx(0.1)  # the first update nearly copies the model
+    assert ema_decay_at(0.999, 90) == pytest.approx(0.91)
+    assert ema_decay_at(0.999, 8991) == pytest.approx(0.999) and ema_decay_at(0.999, 10**6) == 0.999
+    assert ema_decay_at(0.0, 5) == 0.0
+    # after a short run, little of the initial weights is left in the average
+    kept = 1.0
+    for step in range(1600):
+        kept *= ema_decay_at(0.999, step)
+    assert kept < 1e-6

@@ -1,0 +1,122 @@
+"""A small conditional GAN for spectrograms in the SNGAN recipe (Miyato et al. 2018), sized for CPUs.
+
+Where GANSynth (:mod:`gansynth_zoo.models.gansynth`) is faithful to the paper and made for
+accelerators, this pair is what learns the conditioning on two CPU cores (docs/conditioning.md has
+the trials): a DCGAN-shaped network with the training recipe that small-data GANs rely on.
+
+Generator: ``[z, c]`` -> linear -> a ``channels[0] x start`` map -> batch norm, ReLU; then each
+further width is nearest x2 upsampling -> 3x3 conv -> batch norm -> ReLU (resize-convolution, which
+does not make the checkerboard texture of strided transposed convolutions; Odena et al. 2016), and
+a final 3x3 conv with tanh. ``shape[1:] == start * 2**(len(channels) - 1)``.
+
+Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
+spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
+normalised linear score; with ``conditioning = "projection"`` the score also gets
+``<embed(c), h>`` with ``h`` the spatially summed last features (Miyato and Koyama 2018), and
+``"both"`` uses maps and projection together. Use it with the hinge loss and Adam betas (0, 0.9).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from gansynth_zoo.nn.layers import append_condition_maps, assert_shape, check_choice, check_geometry
+
+__all__ = ["Discriminator", "Generator"]
+
+
+class Generator(nn.Module):
+    """``G(z, c)`` -> spectrograms ``(batch, *shape)`` in [-1, 1].
+
+    Args:
+        z_dim: latent size.
+        c_dim: size of the conditioning vector (0: unconditional).
+        shape: output ``(channels, freq, frames)``.
+        channels: width at the start resolution and after each upsampling.
+        start: ``(freq, frames)`` of the first map.
+
+    Shape:
+        ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
+    """
+
+    def __init__(self, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
+                 channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4)):
+        super().__init__()
+        self.shape, ch, self.start = check_geometry(shape, channels, start)
+        if z_dim < 1 or c_dim < 0:
+            raise ValueError(f"z_dim > 0 and c_dim >= 0 are required; got {z_dim}, {c_dim}")
+        self.z_dim, self.c_dim = z_dim, c_dim
+        self.project = nn.Linear(z_dim + c_dim, ch[0] * self.start[0] * self.start[1], bias=False)
+        layers: list[nn.Module] = [nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True)]
+        for i in range(1, len(ch)):
+            layers += [nn.Upsample(scale_factor=2.0, mode="nearest"),
+                       nn.Conv2d(ch[i - 1], ch[i], 3, padding=1, bias=False), nn.BatchNorm2d(ch[i]),
+                       nn.ReLU(inplace=True)]
+        layers += [nn.Conv2d(ch[-1], self.shape[0], 3, padding=1), nn.Tanh()]
+        self.body = nn.Sequential(*layers)
+        self.width = ch[0]
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        assert_shape(z, [None, self.z_dim])
+        assert_shape(c, [z.shape[0], self.c_dim])
+        h = self.project(torch.cat([z, c.to(z.dtype)], dim=1))
+        return self.body(h.view(-1, self.width, *self.start))
+
+
+class Discriminator(nn.Module):
+    """``D(x, c)`` -> scores ``(batch,)``, or ``(scores, class_logits)`` with an auxiliary classifier.
+
+    Args:
+        c_dim: size of the conditioning vector (0: unconditional, whatever ``conditioning`` says).
+        shape: input ``(channels, freq, frames)``; both sides must halve ``len(channels)`` times.
+        channels: width of each strided conv.
+        conditioning: ``"concat"`` (input maps), ``"projection"``, ``"both"`` or ``"none"``.
+        n_classes_aux: logits of an auxiliary-classifier head on the summed features (0: none).
+
+    Shape:
+        ``x`` ``(batch, *shape)``, ``c`` ``(batch, c_dim)`` -> ``(batch,)`` [and ``(batch, n_classes_aux)``].
+    """
+
+    def __init__(self, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
+                 channels: Sequence[int] = (16, 32, 64, 128),
+                 conditioning: Literal["concat", "projection", "both", "none"] = "concat", n_classes_aux: int = 0):
+        super().__init__()
+        check_choice("conditioning", conditioning, ("concat", "projection", "both", "none"))
+        factor = 2 ** len(channels)
+        self.shape = tuple(int(v) for v in shape)
+        if len(self.shape) != 3 or not channels or self.shape[1] % factor or self.shape[2] % factor:
+            raise ValueError(f"shape {list(shape)} must be (channels, freq, frames) with freq and frames "
+                             f"multiples of 2**len(channels) = {factor}")
+        if c_dim < 0 or n_classes_aux < 0:
+            raise ValueError(f"c_dim >= 0 and n_classes_aux >= 0 are required; got {c_dim}, {n_classes_aux}")
+        self.c_dim = c_dim
+        self.conditioning = conditioning if c_dim else "none"
+        maps = c_dim if self.conditioning in ("concat", "both") else 0
+        layers: list[nn.Module] = []
+        ch_in = self.shape[0] + maps
+        for ch in channels:
+            layers += [spectral_norm(nn.Conv2d(ch_in, ch, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
+            ch_in = ch
+        self.body = nn.Sequential(*layers)
+        cells = (self.shape[1] // factor) * (self.shape[2] // factor)
+        self.score = spectral_norm(nn.Linear(ch_in * cells, 1))
+        self.embed = spectral_norm(nn.Linear(c_dim, ch_in, bias=False)) if self.conditioning in (
+            "projection", "both") else None
+        self.classifier = nn.Linear(ch_in, n_classes_aux) if n_classes_aux else None
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        assert_shape(x, [None, *self.shape])
+        assert_shape(c, [x.shape[0], self.c_dim])
+        inputs = append_condition_maps(x, c) if self.conditioning in ("concat", "both") else x
+        h = self.body(inputs)
+        score = self.score(h.flatten(1)).squeeze(1)
+        pooled = h.sum(dim=(2, 3))
+        if self.embed is not None:
+            score = score + (self.embed(c.to(x.dtype)) * pooled).sum(dim=1)
+        if self.classifier is not None:
+            return score, self.classifier(pooled)
+        return score
