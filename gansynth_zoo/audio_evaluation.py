@@ -14,7 +14,8 @@ every subclass) are then scored:
   sample`` writes them), peak-normalised like the real files and analysed again with the cache's
   feature config. This judges what a listener hears, inversion artefacts included;
 - ``frechet_distance`` and ``kid``: between classifier embeddings of generated and held-out real
-  examples (all of them);
+  examples (all of them), and ``*_real_floor``: the same between two seeded random halves of the real
+  examples, what a generator indistinguishable from the data would score;
 - ``ndb_k`` and ``jsd``: K-means (K = 50, or fewer for tiny sets) bins fitted on the real training
   part, over flattened log-magnitudes;
 - ``pairwise_log_mag`` and ``pairwise_embedding``: within-subclass mean pairwise distance of
@@ -172,6 +173,12 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     kid, kid_std = kernel_distance(fake_embedding.numpy(), real_embedding.numpy(), subsets=20,
                                    subset_size=min(len(test_rows), len(labels), 500))
     result.update(kid=kid, kid_std=kid_std)
+    # the floor: the same distances between two seeded random halves of the real examples
+    halves = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed)).chunk(2)
+    all_real = embed(classifier, real_mag, device).numpy()
+    first, second = all_real[halves[0].numpy()], all_real[halves[1].numpy()]
+    result["frechet_distance_real_floor"] = frechet_distance(first, second)
+    result["kid_real_floor"] = kernel_distance(first, second, subsets=20, subset_size=min(len(second), 500))[0]
     if G.c_dim:
         predicted = probs.argmax(1)
         result["conditional_accuracy"] = accuracy(probs, labels)
