@@ -76,14 +76,15 @@ features: $(STAMP)
 	$(VENV)/bin/audiofeat extract $(INPUT) $(OUTPUT) --config pipelines/features/$(FEATURES).toml \
 		--workers $(WORKERS) $(SET)
 
-# Train, sample every category, evaluate and time a run: $(call run-gan,CONFIG)
+# Train, sample every category, time and evaluate a run (audio runs end with the per-subclass table):
+# $(call run-gan,CONFIG)
 define run-gan
 	@set -e; run=$$($(VENV)/bin/gansynth-zoo train --config pipelines/configs/$(1).toml --out $(RUNS) \
 		--device $(DEVICE) $(SET) | tee /dev/stderr | sed -n 's/^done: //p'); \
 	[ -n "$$run" ] || { echo "$(1): training failed" >&2; exit 1; }; \
 	$(VENV)/bin/gansynth-zoo sample "$$run" --n 4 --out "$$run/samples" --device $(DEVICE); \
-	$(VENV)/bin/gansynth-zoo evaluate "$$run" --device $(DEVICE); \
 	$(VENV)/bin/gansynth-zoo rtf "$$run" --device $(DEVICE); \
+	$(VENV)/bin/gansynth-zoo evaluate "$$run" --device $(DEVICE); \
 	echo "$(1): run, samples and metrics in $$run"
 endef
 
