@@ -21,7 +21,7 @@ from pathlib import Path
 
 from audiofeat.exceptions import ParameterError
 from audiofeat.io import list_audio_files
-from audiofeat.labels import split_label
+from audiofeat.datasets.manifest import check_label
 
 __all__ = ["Source", "discover", "inputs_digest"]
 
@@ -94,11 +94,13 @@ def _from_manifest(manifest: Path) -> tuple[list[Source], list[tuple[str, str]]]
             if not name:
                 skipped.append((f"{manifest.name}:{line}", "empty path"))
                 continue
-            try:
-                split_label(label)
-            except ParameterError:
+            if not label:
                 skipped.append((name, f"empty label on line {line} of {manifest.name}"))
                 continue
+            try:
+                check_label(label, min_levels=1)
+            except ParameterError as error:
+                raise ParameterError(f"{manifest}: line {line} ({name}): {error}") from None
             path = Path(name) if os.path.isabs(name) else manifest.parent / name
             meta = {k: v for k, v in row.items() if k not in ("path", "label") and k is not None}
             sources.append(Source(path, name, label, meta))

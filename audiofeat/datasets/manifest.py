@@ -31,14 +31,18 @@ __all__ = ["REQUIRED_COLUMNS", "check_label", "write_csv", "write_manifest"]
 #: The columns every manifest has, in this order, before any metadata column.
 REQUIRED_COLUMNS: tuple[str, str] = ("path", "label")
 
-_LABEL = re.compile(r"[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)+")
+_LEVEL = re.compile(r"[A-Za-z0-9._+-]+")
 
 
-def check_label(label: str) -> str:
-    """Returns ``label`` if it is ``class/subclass[/...]``, else raises `ParameterError`."""
-    if not isinstance(label, str) or not _LABEL.fullmatch(label) or any(set(p) == {"."} for p in label.split("/")):
-        raise ParameterError(f"label must look like 'class/subclass' (levels of letters, digits, '._+-', "
-                             f"not only dots), got {label!r}")
+def check_label(label: str, *, min_levels: int = 2) -> str:
+    """Returns ``label`` if it is ``class/subclass[/...]`` (at least ``min_levels`` levels of letters,
+    digits and ``._+-``, none empty and none of dots alone, so a label is always a safe relative
+    folder name), else raises `ParameterError`."""
+    levels = label.split("/") if isinstance(label, str) else []
+    if len(levels) < min_levels or not all(_LEVEL.fullmatch(p) and set(p) != {"."} for p in levels):
+        shape = "class/subclass" if min_levels >= 2 else "class[/subclass]"
+        raise ParameterError(f"label must look like '{shape}' (levels of letters, digits, '._+-', not only "
+                             f"dots), got {label!r}")
     return label
 
 

@@ -66,6 +66,10 @@ def test_discover_manifest(tmp_path):
     manifest.write_text("path,label\na.wav,x/y\na.wav,x/z\n")
     with pytest.raises(ParameterError, match="more than once: a.wav"):
         discover(manifest)
+    for bad in ("../..", "/drums//kick/", "a,b", "drums/../kick", "drums/ kick"):
+        manifest.write_text(f'path,label\na.wav,x/y\nb.wav,"{bad}"\n')
+        with pytest.raises(ParameterError, match=r"m.csv: line 3 \(b.wav\): label must look like"):
+            discover(manifest)
 
 
 def test_discover_errors(tmp_path):
