@@ -19,9 +19,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from audiofeat.datasets.manifest import check_label
 from audiofeat.exceptions import ParameterError
 from audiofeat.io import list_audio_files
-from audiofeat.datasets.manifest import check_label
 
 __all__ = ["Source", "discover", "inputs_digest"]
 
