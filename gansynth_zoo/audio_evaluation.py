@@ -213,7 +213,8 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
 def format_subclass_table(result: dict[str, Any]) -> str:
     """A markdown table of an audio evaluation, one row per subclass: conditional accuracy on the
     generated spectrograms and after the round trip through sound, and the within-subclass diversity
-    ratios (generated / real held-out clips), then the overall row."""
+    ratios (generated / real held-out clips), then the overall row and, for conditional models, what
+    the held-out real clips score with the same classifier and weighting."""
     columns = [("conditional_accuracy_per_subclass", "accuracy", "{:.1%}"),
                ("conditional_accuracy_audio_per_subclass", "accuracy (audio)", "{:.1%}"),
                ("pairwise_log_mag_per_subclass", "diversity spectra", "{:.2f}x"),
@@ -229,4 +230,10 @@ def format_subclass_table(result: dict[str, Any]) -> str:
                "pairwise_log_mag_per_subclass": result["pairwise_log_mag"] / result["pairwise_log_mag_real"],
                "pairwise_embedding_per_subclass": result["pairwise_embedding"] / result["pairwise_embedding_real"]}
     lines.append("| **all** | " + " | ".join(fmt.format(overall[key]) for key, _, fmt in columns) + " |")
+    if "conditional_accuracy_real" in result:
+        lines.append(f"\nheld-out real clips, each subclass weighted equally: accuracy "
+                     f"{result['conditional_accuracy_real']:.1%}, class accuracy {result['class_accuracy_real']:.1%}; "
+                     f"generated / real: {result['conditional_accuracy'] / max(result['conditional_accuracy_real'], 1e-9):.2f} "
+                     f"(subclass), {result['class_accuracy'] / max(result['class_accuracy_real'], 1e-9):.2f} (class); "
+                     f"FD {result['frechet_distance']:.1f} (real-vs-real floor {result['frechet_distance_real_floor']:.1f})")
     return "\n".join(lines)

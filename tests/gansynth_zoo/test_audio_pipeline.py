@@ -213,6 +213,6 @@ def test_train_sample_rtf_evaluate(cache, tmp_path):
     assert np.isfinite(metrics["frechet_distance"]) and 0 <= metrics["ndb_k"] <= 1 and 0 <= metrics["jsd"] <= 1
     assert np.isfinite(metrics["frechet_distance_real_floor"]) and np.isfinite(metrics["kid_real_floor"])
     assert 0 <= metrics["conditional_accuracy_audio"] <= 1 and metrics["held_out_kits"] is None
-    assert "| subclass | accuracy | accuracy (audio)" in evaluated.output
+    assert "| subclass | accuracy | accuracy (audio)" in evaluated.output and "generated / real: " in evaluated.output
     assert metrics["pairwise_log_mag"] >= 0 and metrics["classifier_held_out_accuracy"] >= 0
     assert list((tmp_path / "clf").glob("audio-*.pt"))
