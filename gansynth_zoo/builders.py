@@ -16,7 +16,7 @@ from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.training import TrainingData, load_training_data
 from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
 from gansynth_zoo.registry import build_model, model_spec
-from gansynth_zoo.training.checkpoint import latest_checkpoint, load_checkpoint
+from gansynth_zoo.training.checkpoint import load_latest_intact
 from gansynth_zoo.training.ema import make_ema
 from gansynth_zoo.training.loop import TrainState, Trainer
 
@@ -116,22 +116,22 @@ def train(config: RunConfig, *, out: str | Path = "runs", device: torch.device |
     """
     device = torch.device(device)
     data = build_data(config)
+    found = None
     if resume is not None:
         run_dir = Path(resume)
-        checkpoint_path = latest_checkpoint(run_dir)
-        if checkpoint_path is None:
-            raise ConfigError(f"{run_dir} has no checkpoint to resume from")
+        found = load_latest_intact(run_dir, warn=status)
+        if found is None:
+            raise ConfigError(f"{run_dir} has no readable checkpoint to resume from")
     else:
         run_dir = new_run_dir(out, config)
-        checkpoint_path = None
-    (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=2) + "\n")
     state = build_state(config, data, device)
     trainer = Trainer(config, state, data, run_dir, device, status,
                       critic_transform=build_critic_transform(config, data, device))
-    if checkpoint_path is not None:
-        checkpoint = load_checkpoint(checkpoint_path)
-        trainer.restore(checkpoint)
+    if found is not None:
+        checkpoint_path, checkpoint = found
+        trainer.restore(checkpoint)  # before config.json is rewritten: a failed resume changes nothing
         if status:
             status(f"resumed {run_dir} from {checkpoint_path.name} (step {state.step})")
+    (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=2) + "\n")
     trainer.fit()
     return run_dir

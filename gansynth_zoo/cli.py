@@ -20,7 +20,11 @@ def resolve_device(name: str):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
-    return torch.device(name)
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise click.BadParameter(f"{name!r} is not a device; use auto, cpu, cuda or cuda:N",
+                                 param_hint="--device") from None
 
 
 device_option = click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")

@@ -150,6 +150,9 @@ class RunConfig:
         if self.train.steps < 0 or self.train.batch_size <= 0 or self.loss.n_critic <= 0:
             raise ConfigError(f"train.steps >= 0, train.batch_size > 0 and loss.n_critic > 0 are required; got "
                               f"{self.train.steps}, {self.train.batch_size}, {self.loss.n_critic}")
+        for key in ("log_every", "checkpoint_every", "keep_checkpoints"):
+            if getattr(self.train, key) <= 0:
+                raise ConfigError(f"train.{key} must be a positive number of steps, got {getattr(self.train, key)}")
         if self.data.source == "cache" and not self.data.path:
             raise ConfigError("data.path must name the cache file when data.source = 'cache'")
 

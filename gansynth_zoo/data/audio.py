@@ -181,18 +181,21 @@ def load_cache_data(path: str, *, features: tuple[str, ...] = (), normalization:
 
     if not Path(path).is_file():
         raise ConfigError(f"data.path {path} does not exist: build the cache first (`make features`)")
-    with h5py.File(path, "r") as f:
-        available = list(f["features"])
-    chosen = tuple(features) or tuple(f for f in FEATURES if f in available and f != aux_feature)
-    missing = [f for f in chosen if f not in available]
-    if missing:
-        raise ConfigError(f"{path} has no feature(s) {missing}; it has {available}")
-    cache = open_cache(path, features=chosen[:1])
-    cut = slice(None, frames or None)
-    with h5py.File(cache.path, "r") as f:
-        arrays = {name: torch.from_numpy(f[f"features/{name}"][()][..., cut]) for name in chosen}
-        aux = torch.from_numpy(f[f"features/{aux_feature}"][()][..., cut]) if (
-            aux_feature in available and aux_feature not in chosen) else None
+    try:
+        with h5py.File(path, "r") as f:
+            available = list(f["features"])
+        chosen = tuple(features) or tuple(f for f in FEATURES if f in available and f != aux_feature)
+        missing = [f for f in chosen if f not in available]
+        if missing:
+            raise ConfigError(f"{path} has no feature(s) {missing}; it has {available}")
+        cache = open_cache(path, features=chosen[:1])
+        cut = slice(None, frames or None)
+        with h5py.File(cache.path, "r") as f:
+            arrays = {name: torch.from_numpy(f[f"features/{name}"][()][..., cut]) for name in chosen}
+            aux = torch.from_numpy(f[f"features/{aux_feature}"][()][..., cut]) if (
+                aux_feature in available and aux_feature not in chosen) else None
+    except (OSError, KeyError) as error:  # not HDF5, truncated, or HDF5 without a cache's layout
+        raise ConfigError(f"{path} is not a readable audiofeat cache: {str(error).splitlines()[0]}") from None
     representation = Representation(chosen, normalization, cache.config,
                                     {name: _bin_stats(cache.stats(name)) for name in chosen})
     x = representation.encode(arrays)

@@ -9,7 +9,9 @@ needs neither the config nor the training data. Only tensors and plain container
 from __future__ import annotations
 
 import os
+import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,8 @@ import torch
 
 from audiofeat._files import atomic_path
 
-__all__ = ["FORMAT_VERSION", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "save_atomic"]
+__all__ = ["FORMAT_VERSION", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "load_latest_intact",
+           "save_atomic"]
 
 FORMAT_VERSION = 1
 _PATTERN = re.compile(r"ckpt-(\d{8})\.pt$")
@@ -46,3 +49,23 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
     found = list_checkpoints(run_dir)
     return found[-1] if found else None
+
+
+def load_latest_intact(run_dir: str | os.PathLike, warn: Callable[[str], None] | None = None
+                       ) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint of a run that loads, with its contents (``None`` when there is none).
+
+    A checkpoint that does not load (truncated by a full disk or a copy cut short) is skipped with a
+    warning naming it, and the next older one is tried; nothing is deleted. Temporary files of
+    interrupted writes (``.ckpt-*.tmp``, ``.generator.pt.*.tmp``) are removed first.
+    """
+    run_dir = Path(run_dir)
+    for stale in run_dir.glob(".*.pt.*.tmp"):
+        stale.unlink()
+    for path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, load_checkpoint(path)
+        except (RuntimeError, EOFError, OSError, ValueError, KeyError, pickle.UnpicklingError) as error:
+            if warn:
+                warn(f"warning: {path} is unreadable ({str(error).splitlines()[0]}); trying an older checkpoint")
+    return None

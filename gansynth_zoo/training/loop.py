@@ -304,16 +304,17 @@ class Trainer:
         self._forget_metrics_after(s.step)
 
     def _forget_metrics_after(self, step: int) -> None:
-        """Drops the ``metrics.jsonl`` records an interrupted run logged after its last checkpoint
-        (atomically): the resumed run logs those steps again."""
+        """Drops the ``metrics.jsonl`` records an interrupted run logged after its last checkpoint,
+        and a last line the interruption cut short (atomically): the resumed run logs those steps again."""
         path = self.run_dir / "metrics.jsonl"
         if not path.exists():
             return
-        lines = path.read_text().splitlines(keepends=True)
-        kept = [line for line in lines if json.loads(line)["step"] <= step]
-        if len(kept) < len(lines):
+        text = path.read_text()
+        complete = [line for line in text.splitlines(keepends=True) if line.endswith("\n")]
+        kept = "".join(line for line in complete if json.loads(line)["step"] <= step)
+        if kept != text:
             with atomic_path(path) as tmp:
-                tmp.write_text("".join(kept))
+                tmp.write_text(kept)
 
 
 def _to_cpu(obj: Any) -> Any:

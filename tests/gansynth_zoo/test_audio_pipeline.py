@@ -85,6 +85,22 @@ def test_mel_representation_inverts_and_survives_the_round_trip_through_sound(tm
     assert (again - data.x).abs().mean() < 0.1
 
 
+@pytest.mark.parametrize("damage", ["not hdf5", "truncated", "no features"])
+def test_a_bad_cache_is_a_one_line_error_naming_the_file(cache, tmp_path, damage):
+    from audiofeat.exceptions import ConfigError
+
+    bad = tmp_path / "bad.h5"
+    if damage == "not hdf5":
+        bad.write_text("hello")
+    elif damage == "truncated":
+        bad.write_bytes(cache.read_bytes()[:5000])
+    else:
+        __import__("h5py").File(bad, "w").close()
+    with pytest.raises(ConfigError, match=f"{bad} is not a readable audiofeat cache") as error:
+        load_training_data("cache", path=str(bad))
+    assert "\n" not in str(error.value)
+
+
 def test_split_is_stratified_and_disjoint():
     labels = torch.tensor([0] * 10 + [1] * 5 + [2] * 1)
     train, test = split_indices(labels, seed=3)

@@ -171,3 +171,48 @@ def test_ema_decay_warms_up_then_holds():
     for step in range(1600):
         kept *= ema_decay_at(0.999, step)
     assert kept < 1e-6
+
+
+def test_resume_falls_back_over_a_truncated_checkpoint_and_a_cut_log_line(tmp_path):
+    config = load_config(None, [*TINY, "train.steps=4", "train.checkpoint_every=2", "train.log_every=1",
+                                "train.keep_checkpoints=3"])
+    straight = builders.train(config, out=tmp_path / "a")
+    run_dir = builders.train(load_config(None, [*TINY, "train.steps=4", "train.checkpoint_every=2",
+                                                "train.log_every=1", "train.keep_checkpoints=3"]), out=tmp_path / "b")
+    latest = run_dir / "ckpt-00000004.pt"
+    latest.write_bytes(latest.read_bytes()[:1000])  # a copy cut short
+    (run_dir / ".ckpt-00000006.pt.0123abcd.tmp").write_bytes(b"partial")  # an interrupted write
+    with open(run_dir / "metrics.jsonl", "a") as f:
+        f.write('{"step": 5, "loss/d"')  # a record cut short
+    config_before = (run_dir / "config.json").read_text()
+    said = []
+    resumed = builders.train(config, resume=run_dir, status=said.append)
+    assert any("ckpt-00000004.pt is unreadable" in s for s in said)
+    assert any("resumed" in s and "ckpt-00000002.pt (step 2)" in s for s in said)
+    assert not list(resumed.glob(".*.tmp")) and (resumed / "config.json").read_text() == config_before
+    assert [r["step"] for r in _losses(resumed)] == [1, 2, 3, 4]  # the cut line is gone, every line parses
+    for x, y in zip(_losses(straight), _losses(resumed)):
+        assert {k: v for k, v in x.items() if k.startswith("loss/")} == {k: v for k, v in y.items() if k.startswith("loss/")}
+
+
+def test_failed_resume_leaves_the_run_as_it_was(tmp_path):
+    run_dir = builders.train(load_config(None, [*TINY, "train.steps=2"]), out=tmp_path)
+    for checkpoint in list_checkpoints(run_dir):
+        checkpoint.write_bytes(b"not a checkpoint")
+    before = (run_dir / "config.json").read_text()
+    with pytest.raises(ConfigError, match="has no readable checkpoint to resume from"):
+        builders.train(load_config(None, [*TINY, "train.steps=5"]), resume=run_dir)
+    assert (run_dir / "config.json").read_text() == before
+
+
+@pytest.mark.parametrize("key", ["log_every", "checkpoint_every", "keep_checkpoints"])
+def test_zero_step_intervals_are_refused_at_load(key, tmp_path):
+    with pytest.raises(ConfigError, match=f"train.{key} must be a positive number of steps, got 0"):
+        load_config(None, [*TINY, f"train.{key}=0"])
+
+
+def test_bad_device_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(main, ["train", "--out", str(tmp_path), "--device", "gpu0",
+                                       *[a for s in TINY for a in ("--set", s)]])
+    assert result.exit_code == 2 and "'gpu0' is not a device; use auto, cpu, cuda or cuda:N" in result.output
+    assert not list(tmp_path.iterdir())
