@@ -8,7 +8,6 @@ IF -> ISTFT or IMDCT) and both together, at a given batch size.
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import time
 from collections.abc import Sequence
@@ -17,6 +16,8 @@ from typing import Any
 
 import torch
 
+from audiofeat.datasets.manifest import check_label
+from audiofeat.exceptions import ParameterError
 from audiofeat.io import save_audio
 from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.evaluation import generate, load_generator
@@ -42,17 +43,15 @@ def requested_labels(label_names: Sequence[str], category: str, n: int) -> torch
     return torch.tensor(members)[torch.arange(n) % len(members)]
 
 
-_SAFE_PART = re.compile(r"[A-Za-z0-9._+-]+")
-
-
 def _category_folder(out_dir: Path, category: str) -> Path:
     """``out_dir/<category>``, refusing names that could leave ``out_dir`` (``..``, ``/x``, empty parts):
     category names come from the generator file, which may not be trustworthy."""
-    parts = category.split("/")
-    if not all(_SAFE_PART.fullmatch(p) and set(p) != {"."} for p in parts):
-        raise ValueError(f"category name {category!r} is not a safe folder name (levels of letters, digits, "
-                         f"'._+-', not dots alone); the generator file may be corrupt or crafted")
-    return out_dir.joinpath(*parts)
+    try:
+        check_label(category, min_levels=1)
+    except ParameterError as error:
+        raise ValueError(f"category name {category!r} is not a safe folder name ({error}); the generator "
+                         f"file may be corrupt or crafted") from None
+    return out_dir.joinpath(*category.split("/"))
 
 
 def _spectrogram_png(log_mag: torch.Tensor, path: Path) -> Path:
