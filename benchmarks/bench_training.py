@@ -8,8 +8,9 @@ number of steps from the same initial weights:
 * the trainer: :meth:`gansynth_zoo.training.loop.Trainer.fit` with the config's loss, batch size,
   balanced batches, EMA, its logging every ``log_every`` steps and the one checkpoint it writes at
   the end;
-* the bare loop: the same hinge-loss D and G updates, Adam and EMA written directly, batches drawn
-  with one ``torch.randint``.
+* the bare loop: the same hinge-loss D and G updates (with the config's mode-seeking term, whose
+  second latent batch runs through G as one doubled batch), Adam and EMA written directly, batches
+  drawn with one ``torch.randint``.
 
 One step is one D update and one G update on a batch of ``train.batch_size`` real examples (and as
 many generated ones). The overhead is trainer time / bare time - 1; the target is <= 10 %.
@@ -82,7 +83,14 @@ def _bare_seconds(name: str, data: TrainingData, steps: int) -> float:
         loss_d.backward()
         opt_d.step()
         c = data.c[torch.randint(len(data), (batch,))]
-        loss_g = losses.g_hinge(D(G(torch.randn(batch, z_dim), c), c))
+        weight = config.loss.mode_seeking
+        if weight:  # MSGAN: a second latent per example, in one doubled batch
+            z = torch.randn(2 * batch, z_dim)
+            fake = G(z, torch.cat([c, c]))
+            loss_g = losses.g_hinge(D(fake, torch.cat([c, c]))) + weight * losses.mode_seeking(
+                fake[:batch], fake[batch:], z[:batch], z[batch:])
+        else:
+            loss_g = losses.g_hinge(D(G(torch.randn(batch, z_dim), c), c))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
