@@ -107,7 +107,7 @@ def run(quick: bool = False) -> list[Section]:
     steps, repeats = (2, 1) if quick else (40, 5)
     section = Section("Training throughput: trainer against a bare PyTorch loop (1 CPU thread)",
                       ["config", "batch", "steps", "bare loop (examples/s)", "trainer (examples/s)", "overhead"])
-    worst = 0.0
+    worst = -float("inf")
     with torch_threads(1):
         for label, name, n_labels in SETTINGS:
             config = _config(name)
