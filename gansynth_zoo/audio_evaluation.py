@@ -160,7 +160,8 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     real_mag = _magnitude_channels(data.x, representation)
     probs = predict(classifier, fake_mag, device)
     fake_embedding = embed(classifier, fake_mag, device)
-    real_embedding = embed(classifier, real_mag[test_rows], device)
+    all_real = embed(classifier, real_mag, device)  # every real clip once: held-out part and floor halves
+    real_embedding = all_real[test_rows]
     vocabulary = data.info["vocabulary"]
     subclass_to_class = [vocabulary["classes"].index(s.split("/")[0]) for s in vocabulary["subclasses"]]
     to_class = torch.tensor(subclass_to_class)
@@ -175,8 +176,7 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     result.update(kid=kid, kid_std=kid_std)
     # the floor: the same distances between two seeded random halves of the real examples
     halves = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed)).chunk(2)
-    all_real = embed(classifier, real_mag, device).numpy()
-    first, second = all_real[halves[0].numpy()], all_real[halves[1].numpy()]
+    first, second = all_real[halves[0]].numpy(), all_real[halves[1]].numpy()
     result["frechet_distance_real_floor"] = frechet_distance(first, second)
     result["kid_real_floor"] = kernel_distance(first, second, subsets=20, subset_size=min(len(second), 500))[0]
     if G.c_dim:
