@@ -123,6 +123,13 @@ class FeatureConfig:
     psychoacoustic: PsychoacousticSettings = PsychoacousticSettings()
     description: str = ""
 
+    def mel_filterbank(self) -> torch.Tensor:
+        """The ``(n_mels, freq)`` filterbank of the ``mel`` feature (``[mel]`` on the ``[stft]`` bins)."""
+        from audiofeat.functional.spectral import mel_filterbank
+
+        return mel_filterbank(sample_rate=self.audio.sample_rate, n_fft=self.stft.n_fft, n_mels=self.mel.n_mels,
+                              f_min=self.mel.f_min, f_max=self.mel.f_max or None, drop_bin=self.stft.drop_bin)
+
     def __post_init__(self) -> None:
         unknown = [f for f in self.features if f not in FEATURES]
         if unknown or not self.features:
@@ -206,10 +213,6 @@ class FeatureExtractor:
             out["if"] = instantaneous_frequency(spec)
         if "mel" in wanted:
             if self._fbank is None:
-                from audiofeat.functional.spectral import mel_filterbank
-
-                self._fbank = mel_filterbank(sample_rate=cfg.audio.sample_rate, n_fft=layout.n_fft,
-                                             n_mels=cfg.mel.n_mels, f_min=cfg.mel.f_min,
-                                             f_max=cfg.mel.f_max or None, drop_bin=layout.drop_bin)
+                self._fbank = cfg.mel_filterbank()
             out["mel"] = log_mel(spec, fbank=self._fbank.to(spec.real.dtype), power=cfg.mel.power, eps=cfg.stft.eps)
         return out

@@ -117,21 +117,13 @@ class Representation:
             if "log_mag" in parts:
                 mag = (parts["log_mag"].exp() - cfg.stft.eps).clamp_min(0.0)
             else:
-                mag = mel_to_magnitude(parts["mel"], fbank=self.mel_filterbank(), power=cfg.mel.power,
+                mag = mel_to_magnitude(parts["mel"], fbank=cfg.mel_filterbank(), power=cfg.mel.power,
                                        eps=cfg.stft.eps)
             audio = griffinlim(mag, length=length, n_iter=n_iter, init=init, generator=generator,
                                **cfg.stft.layout().as_kwargs())
         else:
             raise ConfigError(f"features {list(self.features)} cannot be turned into audio")
         return audio.clamp(-1.0, 1.0)
-
-    def mel_filterbank(self) -> torch.Tensor:
-        """The ``(n_mels, freq)`` filterbank the cache's ``mel`` feature was computed with."""
-        from audiofeat.functional.spectral import mel_filterbank
-
-        cfg = self.feature_config
-        return mel_filterbank(sample_rate=cfg.audio.sample_rate, n_fft=cfg.stft.n_fft, n_mels=cfg.mel.n_mels,
-                              f_min=cfg.mel.f_min, f_max=cfg.mel.f_max or None, drop_bin=cfg.stft.drop_bin)
 
     @property
     def magnitude_feature(self) -> str:
