@@ -54,6 +54,7 @@ from audiofeat.discovery import Source, discover, inputs_digest
 from audiofeat.exceptions import AudioFileError, ParameterError
 from audiofeat.features import FeatureConfig, FeatureExtractor
 from audiofeat.functional.normalization import BinStatistics
+from audiofeat.io import file_problem
 from audiofeat.labels import LabelVocabulary
 
 __all__ = ["SCHEMA_VERSION", "BuildReport", "FeatureCache", "build_cache", "describe_cache", "merge_caches",
@@ -214,6 +215,9 @@ def _compute_part(extractor: FeatureExtractor, index: int, source: Source, parts
     record: dict[str, Any] = {"name": source.name}
     arrays: dict[str, np.ndarray] = {}
     try:
+        problem = file_problem(source.path)
+        if problem:
+            raise AudioFileError(source.name, problem)
         data = source.path.read_bytes()
         record["sha256"] = hashlib.sha256(data).hexdigest()
         features, offsets = extractor(io.BytesIO(data), name=source.name)
@@ -223,6 +227,8 @@ def _compute_part(extractor: FeatureExtractor, index: int, source: Source, parts
         record["skipped"] = error.reason
     except OSError as error:
         record["skipped"] = f"cannot be read ({error.strerror or error})"
+    except Exception as error:  # noqa: BLE001 - one file's failure, whatever it is, must not stop the build
+        record["skipped"] = f"failed: {type(error).__name__}: {error}"
     target = _part_path(parts, index)
     tmp = target.with_suffix(".partial")  # a kill can leave this behind; it is never read
     with open(tmp, "wb") as f:

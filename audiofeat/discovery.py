@@ -21,7 +21,7 @@ from pathlib import Path
 
 from audiofeat.datasets.manifest import check_label
 from audiofeat.exceptions import ParameterError
-from audiofeat.io import list_audio_files
+from audiofeat.io import scan_audio_files
 
 __all__ = ["Source", "discover", "inputs_digest"]
 
@@ -70,8 +70,10 @@ def discover(input_path: str | os.PathLike) -> tuple[list[Source], list[tuple[st
 
 
 def _from_folder(root: Path) -> tuple[list[Source], list[tuple[str, str]]]:
-    sources, skipped = [], []
-    for path in list_audio_files(root):
+    files, rejected = scan_audio_files(root)
+    skipped = [(path.relative_to(root).as_posix(), reason) for path, reason in rejected]
+    sources = []
+    for path in files:
         rel = path.relative_to(root)
         if len(rel.parts) < 2:
             skipped.append((rel.as_posix(), "not inside a class folder, so it has no label"))

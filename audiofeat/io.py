@@ -4,6 +4,12 @@ Files are read with soundfile (WAV, FLAC, OGG/Vorbis, AIFF, and whatever else th
 libsndfile knows), resampled with :func:`torchaudio.functional.resample`, and returned as float32
 tensors of shape ``(channels, samples)``.
 
+torchaudio's resampler builds one kernel per output phase, ``new / gcd`` of them, each
+``orig / gcd`` taps wide: 44,100 -> 16,000 Hz needs 160 x 441 taps, but a file at 44,101 Hz
+(gcd 1) would need 16,000 x 44,101 and several GB. Rates whose reduced ratio is that large go
+through :func:`_resample_any_ratio`, the same Hann-windowed sinc evaluated at each output
+instant, whose memory depends on the length of the file, not on the rates.
+
 Length policy of :func:`fix_length` (used by :func:`load_audio` when ``length`` is given):
 
 - a clip longer than ``length`` is cropped: ``crop="start"`` keeps the first ``length`` samples
@@ -14,7 +20,11 @@ Length policy of :func:`fix_length` (used by :func:`load_audio` when ``length`` 
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import math
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +43,7 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "AudioInfo",
     "audio_info",
+    "file_problem",
     "fix_length",
     "list_audio_files",
     "load_audio",
@@ -40,6 +51,7 @@ __all__ = [
     "read_audio",
     "resample",
     "save_audio",
+    "scan_audio_files",
     "to_channels",
 ]
 
@@ -66,13 +78,19 @@ def read_audio(source: str | os.PathLike | BinaryIO, *, name: str | None = None)
             NaN or Inf samples. The message names the file and the problem.
     """
     label = _label(source, name)
-    if isinstance(source, (str, os.PathLike)) and not os.path.isfile(source):
-        raise AudioFileError(label, "no such file")
+    if isinstance(source, (str, os.PathLike)):
+        problem = file_problem(source)
+        if problem:
+            raise AudioFileError(label, problem)
     try:
         data, sample_rate = sf.read(source, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
         detail = getattr(error, "error_string", None) or str(error)  # libsndfile's words, without its file object
         raise AudioFileError(label, f"unreadable or not audio ({detail})") from None
+    shortfall = _wav_shortfall(source)
+    if shortfall:
+        raise AudioFileError(label, f"truncated: the header promises {shortfall[0]} bytes of samples, "
+                                    f"the file holds {shortfall[1]}")
     if data.shape[0] == 0:
         raise AudioFileError(label, "empty: the file holds zero samples")
     if not np.isfinite(data).all():
@@ -115,6 +133,53 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
                      format=info.format, subtype=info.subtype)
 
 
+def file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be read as an audio file (missing, dangling or looping link, a folder,
+    a pipe or device), or ``None`` for a regular file. Permissions are left to the read itself."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if os.path.islink(path):
+            return f"dangling symbolic link (to {os.readlink(path)})"
+        return "no such file" if error.errno == errno.ENOENT else f"cannot be read ({error.strerror or error})"
+    if stat.S_ISDIR(mode):
+        return "a folder, not an audio file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe, socket or device)"
+    return None
+
+
+def _wav_shortfall(source: str | os.PathLike | BinaryIO) -> tuple[int, int] | None:
+    """``(promised, held)`` bytes of a RIFF/WAVE ``data`` chunk that is cut short, else ``None``
+    (libsndfile reads what is there without complaint). Other formats are left to libsndfile."""
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, (str, os.PathLike)):
+            f = stack.enter_context(open(source, "rb"))
+        else:
+            f = source
+            start = f.tell()
+            stack.callback(f.seek, start)
+        if not f.seekable():
+            return None
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(0)
+        if f.read(4) != b"RIFF" or f.seek(8) != 8 or f.read(4) != b"WAVE":
+            return None
+        position = 12
+        while position + 8 <= size:
+            f.seek(position)
+            chunk, length = f.read(4), int.from_bytes(f.read(4), "little")
+            if chunk == b"data":
+                held = size - position - 8
+                # 0 and 0xFFFFFFFF are the placeholders of streamed and RF64 files
+                return (length, held) if length not in (0, 0xFFFFFFFF) and held < length else None
+            position += 8 + length + (length & 1)
+        return None
+
+
 def _label(source: str | os.PathLike | BinaryIO, name: str | None) -> str:
     if name is not None:
         return name
@@ -123,13 +188,49 @@ def _label(source: str | os.PathLike | BinaryIO, name: str | None) -> str:
     return str(getattr(source, "name", "<stream>"))
 
 
+#: Largest reduced rate (rate / gcd of both rates) handed to torchaudio's per-phase kernels.
+_MAX_REDUCED_RATE = 1000
+_SINC_ZEROS = 6  # torchaudio's default lowpass_filter_width
+_ROLLOFF = 0.99  # torchaudio's default rolloff
+
+
 def resample(waveform: torch.Tensor, *, orig_sample_rate: int, sample_rate: int) -> torch.Tensor:
-    """Resamples ``(..., samples)`` with torchaudio's windowed-sinc resampler (no-op when rates match)."""
+    """Resamples ``(..., samples)`` with a Hann-windowed sinc (no-op when rates match).
+
+    Common rate pairs use :func:`torchaudio.functional.resample`; pairs whose ratio only reduces
+    to large integers (44,101 -> 16,000 Hz) use the same filter evaluated per output sample, in
+    memory proportional to the signal (module docstring).
+    """
     check_positive_int("orig_sample_rate", orig_sample_rate)
     check_positive_int("sample_rate", sample_rate)
     if orig_sample_rate == sample_rate:
         return waveform
-    return AF.resample(waveform, orig_sample_rate, sample_rate)
+    gcd = math.gcd(orig_sample_rate, sample_rate)
+    if max(orig_sample_rate, sample_rate) // gcd <= _MAX_REDUCED_RATE:
+        return AF.resample(waveform, orig_sample_rate, sample_rate)
+    return _resample_any_ratio(waveform, orig_sample_rate, sample_rate)
+
+
+def _resample_any_ratio(waveform: torch.Tensor, orig: int, new: int, chunk: int = 16384) -> torch.Tensor:
+    """torchaudio's kernel (Hann-squared-cosine window over ``_SINC_ZEROS`` zero crossings, cutoff
+    ``_ROLLOFF`` of the lower Nyquist frequency) evaluated at each output instant ``n * orig / new``,
+    ``chunk`` outputs at a time; the output has ``ceil(samples * new / orig)`` samples, as torchaudio's."""
+    length = waveform.shape[-1]
+    flat = waveform.reshape(-1, length)
+    base = _ROLLOFF * min(orig, new) / orig  # cutoff in cycles per input sample, times 2
+    half = _SINC_ZEROS / base  # half-width of the kernel in input samples
+    taps = torch.arange(math.ceil(2 * half) + 1)
+    n_out = math.ceil(new * length / orig)
+    out = flat.new_empty(flat.shape[0], n_out)
+    for begin in range(0, n_out, chunk):
+        centre = torch.arange(begin, min(begin + chunk, n_out), dtype=torch.float64) * orig / new
+        index = torch.floor(centre - half).long()[:, None] + taps
+        t = ((index - centre[:, None]) * base).clamp(-_SINC_ZEROS, _SINC_ZEROS)
+        kernel = torch.sinc(t) * torch.cos(t * math.pi / (2 * _SINC_ZEROS)) ** 2 * base
+        kernel = kernel * ((index >= 0) & (index < length))
+        values = flat[:, index.clamp(0, length - 1)]
+        out[:, begin:begin + values.shape[1]] = (values * kernel.to(flat.dtype)).sum(-1)
+    return out.reshape(*waveform.shape[:-1], n_out)
 
 
 def to_channels(waveform: torch.Tensor, channels: int | Literal["keep"]) -> torch.Tensor:
@@ -304,12 +405,36 @@ def _format_for(path: Path) -> str:
 
 def list_audio_files(root: str | os.PathLike, extensions: Sequence[str] = AUDIO_EXTENSIONS) -> list[Path]:
     """All audio files below ``root`` (by extension, case-insensitive), sorted, hidden files skipped."""
+    return scan_audio_files(root, extensions)[0]
+
+
+def scan_audio_files(root: str | os.PathLike, extensions: Sequence[str] = AUDIO_EXTENSIONS
+                     ) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Like :func:`list_audio_files`, plus the entries named like audio that cannot be read as a file
+    (folders, dangling links, link loops, pipes), each with its reason (:func:`file_problem`).
+    Links to folders are followed, each real folder once, so a link cycle cannot make the scan endless."""
     root = Path(root)
     if not root.is_dir():
         raise ParameterError(f"input folder {root} does not exist or is not a folder")
     wanted = {e.lower() for e in extensions}
-    return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in wanted
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    files, rejected = [], []
+    visited = {os.path.realpath(root)}
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        subfolders.sort()
+        keep = []
+        for d in subfolders:
+            real = os.path.realpath(os.path.join(folder, d))
+            if not d.startswith(".") and real not in visited:
+                visited.add(real)
+                keep.append(d)
+        subfolders[:] = keep
+        for name in [*subfolders, *names]:
+            path = Path(folder, name)
+            if name.startswith(".") or path.suffix.lower() not in wanted:
+                continue
+            problem = file_problem(path)
+            if problem:
+                rejected.append((path, problem))
+            else:
+                files.append(path)
+    return sorted(files), sorted(rejected)

@@ -105,6 +105,42 @@ def test_bad_files_are_skipped_with_reasons(dataset, tmp_path):
     assert stored == reasons
 
 
+def test_any_failure_on_one_file_skips_it_and_the_build_goes_on(dataset, tmp_path, monkeypatch):
+    kick = dataset / "drums" / "kick"
+    (kick / "folder.wav").mkdir()
+    (kick / "dangling.wav").symlink_to(kick / "gone.wav")
+    (kick / "loop.wav").symlink_to(kick / "loop.wav")
+    sf.write(kick / "truncated.wav", np.zeros(800, dtype=np.float32), 16000, subtype="PCM_16")
+    whole = (kick / "truncated.wav").read_bytes()
+    (kick / "truncated.wav").write_bytes(whole[:-100])
+    victims = sorted(p.name for p in (dataset / "bass" / "sub").iterdir())[:2]
+    from audiofeat.features import FeatureExtractor
+
+    call, read_bytes = FeatureExtractor.__call__, Path.read_bytes
+
+    def failing_call(self, source, name=None):  # an unexpected error inside the feature code
+        if name.endswith(victims[0]):
+            raise IndexError("index 7 is out of bounds")
+        return call(self, source, name=name)
+
+    def unreadable(self):
+        if self.name == victims[1]:
+            raise PermissionError(13, "Permission denied")
+        return read_bytes(self)
+
+    monkeypatch.setattr(FeatureExtractor, "__call__", failing_call)
+    monkeypatch.setattr(Path, "read_bytes", unreadable)
+    report = build_cache(dataset, tmp_path / "c.h5", CONFIG)
+    reasons = dict(report.skipped)
+    assert report.examples == 10
+    assert reasons[f"bass/sub/{victims[0]}"] == "failed: IndexError: index 7 is out of bounds"
+    assert reasons[f"bass/sub/{victims[1]}"] == "cannot be read (Permission denied)"
+    assert reasons["drums/kick/folder.wav"] == "a folder, not an audio file"
+    assert reasons["drums/kick/dangling.wav"].startswith("dangling symbolic link")
+    assert reasons["drums/kick/loop.wav"] == "symbolic link loop"
+    assert reasons["drums/kick/truncated.wav"].startswith("truncated: the header promises 1600 bytes")
+
+
 def test_rerun_is_a_noop_and_config_changes_are_refused(dataset, tmp_path):
     out = tmp_path / "c.h5"
     build_cache(dataset, out, CONFIG)

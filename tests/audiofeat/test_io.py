@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -8,7 +9,10 @@ import soundfile as sf
 import torch
 
 from audiofeat.exceptions import AudioFileError, ParameterError
-from audiofeat.io import fix_length, list_audio_files, load_audio, peak_normalize, read_audio, save_audio, to_channels
+import torchaudio.functional as AF
+
+from audiofeat.io import (_resample_any_ratio, file_problem, fix_length, list_audio_files, load_audio, peak_normalize,
+                          read_audio, resample, save_audio, scan_audio_files, to_channels)
 
 
 def _tone(freq: float, sample_rate: int, seconds: float, channels: int = 1) -> np.ndarray:
@@ -177,3 +181,52 @@ def test_list_audio_files_skips_hidden_and_other_files(tmp_path):
     assert found == ["a/x.WAV", "a/y.flac", "b.ogg"]
     with pytest.raises(ParameterError, match="does not exist"):
         list_audio_files(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("orig, new", [(44100, 16000), (16000, 44100), (22050, 16000)])
+def test_any_ratio_resampler_is_torchaudios_filter(orig, new):
+    x = torch.randn(2, orig // 2, generator=torch.Generator().manual_seed(0))
+    expected = AF.resample(x, orig, new)
+    got = _resample_any_ratio(x, orig, new, chunk=1000)  # several chunks
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, atol=2e-4, rtol=0)
+
+
+def test_rates_without_a_common_divisor_resample_in_small_memory():
+    # 44,101 and 16,000 share no factor: torchaudio's kernels would be 16,000 x 44,101 taps (GBs)
+    t = torch.arange(44101) / 44101
+    y = resample(torch.sin(2 * torch.pi * 1000 * t)[None], orig_sample_rate=44101, sample_rate=16000)
+    assert y.shape == (1, 16000)
+    expected = torch.sin(2 * torch.pi * 1000 * torch.arange(16000) / 16000)
+    torch.testing.assert_close(y[0, 200:-200], expected[200:-200], atol=1e-3, rtol=0)
+
+
+def test_truncated_wav_is_reported(tmp_path):
+    path = tmp_path / "t.wav"
+    sf.write(path, _tone(440, 16000, 0.5), 16000, subtype="PCM_16")
+    whole = path.read_bytes()
+    path.write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(AudioFileError, match=r"truncated: the header promises 16000 bytes of samples, the file holds 7978"):
+        read_audio(path)
+    with pytest.raises(AudioFileError, match="truncated"):
+        read_audio(io.BytesIO(whole[:len(whole) // 2]), name="member.wav")
+    assert read_audio(io.BytesIO(whole))[0].shape == (1, 8000)  # a complete file passes
+
+
+def test_entries_named_like_audio_that_are_not_files_are_reported(tmp_path):
+    sf.write(tmp_path / "ok.wav", _tone(440, 16000, 0.1), 16000)
+    (tmp_path / "folder.wav").mkdir()
+    sf.write(tmp_path / "folder.wav" / "inside.wav", _tone(440, 16000, 0.1), 16000)
+    (tmp_path / "dangling.wav").symlink_to(tmp_path / "gone.wav")
+    (tmp_path / "loop.wav").symlink_to(tmp_path / "loop.wav")
+    os.mkfifo(tmp_path / "pipe.wav")
+    (tmp_path / "cycle").symlink_to(tmp_path)  # a folder link back up must not make the scan endless
+    files, rejected = scan_audio_files(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in files] == ["folder.wav/inside.wav", "ok.wav"]
+    reasons = {p.name: r for p, r in rejected}
+    assert reasons == {"dangling.wav": f"dangling symbolic link (to {tmp_path / 'gone.wav'})",
+                       "folder.wav": "a folder, not an audio file", "loop.wav": "symbolic link loop",
+                       "pipe.wav": "not a regular file (a pipe, socket or device)"}
+    assert file_problem(tmp_path / "ok.wav") is None and file_problem(tmp_path / "nothing.wav") == "no such file"
+    with pytest.raises(AudioFileError, match="pipe.wav: not a regular file"):
+        read_audio(tmp_path / "pipe.wav")  # refused before anything could block on the pipe
