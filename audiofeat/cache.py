@@ -57,8 +57,8 @@ from audiofeat.functional.normalization import BinStatistics
 from audiofeat.io import file_problem
 from audiofeat.labels import LabelVocabulary
 
-__all__ = ["SCHEMA_VERSION", "BuildReport", "FeatureCache", "build_cache", "describe_cache", "merge_caches",
-           "open_cache", "parse_shard"]
+__all__ = ["SCHEMA_VERSION", "BuildReport", "FeatureCache", "build_cache", "check_shards", "describe_cache",
+           "merge_caches", "open_cache", "parse_shard"]
 
 SCHEMA_VERSION = 1
 _STR = h5py.string_dtype()
@@ -300,8 +300,9 @@ def _assemble(output: Path, parts: Path, sources: Sequence[Source], skipped: lis
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         with h5py.File(tmp, "w") as f:
+            # a Fletcher-32 checksum per chunk turns damage on disk into a read error instead of wrong numbers
             datasets = {name: f.create_dataset(f"features/{name}", shape=(total, *shape), dtype="float32",
-                                               chunks=(1, *shape)) for name, shape in shapes.items()}
+                                               chunks=(1, *shape), fletcher32=True) for name, shape in shapes.items()}
             moments = {name: _Moments(shape[:-1]) for name, shape in shapes.items()}
             class_index, subclass_index, labels, source_index, offsets = [], [], [], [], []
             row = 0
@@ -454,14 +455,48 @@ def merge_caches(output: str | os.PathLike, shards: Sequence[str | os.PathLike],
             out.attrs["audiofeat_version"] = __version__
             out.attrs["shard"] = "0/1"
             out.attrs["n_examples"] = total
-            out.attrs["merged_from"] = json.dumps([os.path.relpath(p.resolve(), output.resolve().parent)
-                                                   for p, _, _ in infos])
+            out.attrs["merged_from"] = json.dumps([_shard_record(p, attrs, output) for p, attrs, _ in infos])
             out.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         os.replace(tmp, output)
     finally:
         if tmp.exists():
             tmp.unlink()
     return output
+
+
+def _shard_record(path: Path, attrs: dict, output: Path) -> dict:
+    """What a merged cache remembers of a shard, to notice later that it moved or changed."""
+    return {"path": os.path.relpath(path.resolve(), output.resolve().parent), "size": path.stat().st_size,
+            "created": str(attrs["created"]), "n_examples": int(attrs["n_examples"])}
+
+
+def check_shards(path: str | os.PathLike) -> None:
+    """Checks that every shard a merged cache reads from is where it was and unchanged since the merge
+    (size, creation time and example count); a no-op for a cache that is not merged.
+
+    Raises:
+        ParameterError: names the missing or changed shard. Without this check the virtual datasets
+            would silently read a missing shard's examples as zeros.
+    """
+    path = Path(path)
+    with h5py.File(path, "r") as f:
+        records = json.loads(f.attrs.get("merged_from", "[]"))
+    for record in records:
+        record = {"path": record} if isinstance(record, str) else record  # merged before sizes were recorded
+        shard = path.parent / record["path"]
+        if not shard.is_file():
+            raise ParameterError(f"{path} is merged from {shard}, which is missing: put the shard back "
+                                 "(shard paths are relative to the merged file) or merge again")
+        try:
+            with h5py.File(shard, "r") as f:
+                now = {"size": shard.stat().st_size, "created": str(f.attrs.get("created")),
+                       "n_examples": int(f.attrs.get("n_examples", -1))}
+        except OSError as error:
+            raise ParameterError(f"{path} is merged from {shard}, which is not a readable cache ({error})") from None
+        changed = [f"{key} {record[key]} -> {now[key]}" for key in now if record.get(key, now[key]) != now[key]]
+        if changed:
+            raise ParameterError(f"{path} is merged from {shard}, which changed since the merge "
+                                 f"({', '.join(changed)}): merge the shards again")
 
 
 def _merge_tables(out: h5py.File, paths: Sequence[Path]) -> None:
@@ -525,6 +560,7 @@ class FeatureCache(Dataset):
                 shapes = {k: f[f"features/{k}"].shape[1:] for k in available}
         except (OSError, KeyError) as error:
             raise ParameterError(f"{self.path} is not a complete audiofeat cache ({error})") from None
+        check_shards(self.path)
         if int(attrs.get("schema_version", -1)) != SCHEMA_VERSION:
             raise ParameterError(f"{self.path} has schema version {attrs.get('schema_version')}, "
                                  f"this audiofeat reads {SCHEMA_VERSION}")
@@ -564,7 +600,11 @@ class FeatureCache(Dataset):
             raise ParameterError(f"{self.path}: features {list(self.features)} differ in shape; open the cache with "
                                  "features=[...] of one shape to read examples")
         f = self._handle()
-        arrays = [f[f"features/{k}"][index] for k in self.features]
+        try:
+            arrays = [f[f"features/{k}"][index] for k in self.features]
+        except OSError as error:  # e.g. a Fletcher-32 checksum mismatch: the file was damaged on disk
+            raise ParameterError(f"{self.path}: example {index} cannot be read ({error}); the file is damaged, "
+                                 "build it again") from None
         x = torch.from_numpy(arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0))
         meta = {"index": index, "class_index": int(self.class_index[index]),
                 "subclass_index": int(self.subclass_index[index]), "label": self.labels[index],

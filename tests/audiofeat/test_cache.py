@@ -291,6 +291,39 @@ def test_shards_merge_into_virtual_dataset(dataset, tmp_path):
         merge_caches(merged, shards)
 
 
+def test_merged_cache_refuses_a_missing_or_changed_shard(dataset, tmp_path):
+    shards = [tmp_path / f"s{i}.h5" for i in range(2)]
+    for i, path in enumerate(shards):
+        build_cache(dataset, path, CONFIG, shard=(i, 2))
+    merged = merge_caches(tmp_path / "all.h5", shards)
+    assert len(open_cache(merged)) == 12
+    shards[1].rename(tmp_path / "moved.h5")
+    # without the check, the virtual dataset reads the moved shard's six examples as zeros
+    with pytest.raises(ParameterError, match=r"merged from .*s1\.h5, which is missing"):
+        open_cache(merged)
+    result = CliRunner().invoke(main, ["info", str(merged)])
+    assert result.exit_code != 0 and "s1.h5, which is missing" in result.output
+    (tmp_path / "moved.h5").rename(shards[1])
+    with h5py.File(shards[1], "r+") as f:  # as if the shard had been built again
+        f.attrs["created"] = "2026-01-01T00:00:00+00:00"
+    with pytest.raises(ParameterError, match=r"s1\.h5, which changed since the merge \(.*created .* -> 2026-01-01"):
+        open_cache(merged)
+
+
+def test_damage_on_disk_is_a_read_error_not_wrong_numbers(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+    build_cache(dataset, out, CONFIG)
+    with h5py.File(out, "r") as f:
+        chunk = f["features/mdct"].id.get_chunk_info(3)
+    with open(out, "r+b") as f:  # flip bytes inside example 3's chunk
+        f.seek(chunk.byte_offset + chunk.size // 2)
+        f.write(b"\xff" * 16)
+    cache = open_cache(out)
+    cache[2]  # the other examples still read
+    with pytest.raises(ParameterError, match=r"c\.h5: example 3 cannot be read .*damaged"):
+        cache[3]
+
+
 def test_parse_shard():
     assert parse_shard("1/4") == (1, 4)
     for bad in ("4/4", "x", "1-4", "-1/2"):
