@@ -29,13 +29,16 @@ Build protocol (what makes it safe to kill at any moment):
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import io
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -48,7 +51,7 @@ import torch
 from torch.utils.data import Dataset
 
 from audiofeat import __version__
-from audiofeat._files import atomic_path
+from audiofeat._files import atomic_path, exclusive_lock
 from audiofeat.config import config_from_dict, config_hash, config_to_dict
 from audiofeat.discovery import Source, discover, inputs_digest
 from audiofeat.exceptions import AudioFileError, ParameterError
@@ -122,10 +125,26 @@ def build_cache(
         progress: called as ``progress(done, total)`` after each source file.
 
     Raises:
-        ParameterError: bad input, a config or input clash without ``overwrite``, or an interrupted
-            build without ``resume``/``overwrite``.
+        ParameterError: bad input, a config or input clash without ``overwrite``, an interrupted
+            build without ``resume``/``overwrite``, or another build of ``output`` running.
     """
     output = Path(output)
+    with _build_lock(output):
+        return _build(input_path, output, config, workers, shard, resume, overwrite, progress)
+
+
+@contextlib.contextmanager
+def _build_lock(output: Path) -> Iterator[None]:
+    """One build or merge per output at a time: ``OUTPUT.lock`` holds the builder's PID."""
+    try:
+        with exclusive_lock(output.with_name(output.name + ".lock"), f"building {output}"):
+            yield
+    except FileExistsError as error:
+        raise ParameterError(error.strerror) from None
+
+
+def _build(input_path: str | os.PathLike, output: Path, config: FeatureConfig, workers: int, shard: tuple[int, int],
+           resume: bool, overwrite: bool, progress: Callable[[int, int], None] | None) -> BuildReport:
     sources, skipped = discover(input_path)
     vocabulary = LabelVocabulary.from_labels(s.label for s in sources)
     digest = inputs_digest(sources)
@@ -181,7 +200,7 @@ def _run_parts(todo: list[tuple[int, Source]], parts: Path, config: FeatureConfi
             yield index
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=(config,)) as pool:
+                             initializer=_init_worker, initargs=(config, os.getpid())) as pool:
         futures = [pool.submit(_worker_part, index, source, str(parts)) for index, source in todo]
         try:
             for future in as_completed(futures):
@@ -195,10 +214,19 @@ def _run_parts(todo: list[tuple[int, Source]], parts: Path, config: FeatureConfi
 _WORKER_EXTRACTOR: FeatureExtractor | None = None
 
 
-def _init_worker(config: FeatureConfig) -> None:
+def _init_worker(config: FeatureConfig, parent: int) -> None:
     global _WORKER_EXTRACTOR
     torch.set_num_threads(1)
     _WORKER_EXTRACTOR = FeatureExtractor(config)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """Ends a worker whose build process died (``kill -9`` gives the pool no chance to stop its
+    workers, which would otherwise wait for work forever, each holding its memory)."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)
 
 
 def _worker_part(index: int, source: Source, parts: str) -> int:
@@ -417,13 +445,17 @@ def merge_caches(output: str | os.PathLike, shards: Sequence[str | os.PathLike],
             existing ``output`` without ``overwrite``.
     """
     output = Path(output)
+    with _build_lock(output):
+        return _merge(output, [Path(p) for p in shards], overwrite)
+
+
+def _merge(output: Path, shards: list[Path], overwrite: bool) -> Path:
     if output.exists() and not overwrite:
         raise ParameterError(f"{output} exists; use overwrite (--overwrite) to replace it")
     if not shards:
         raise ParameterError("merge needs at least one shard")
     infos = []
     for path in shards:
-        path = Path(path)
         with h5py.File(path, "r") as f:
             infos.append((path, dict(f.attrs), {k: f[f"features/{k}"].shape for k in f["features"]}))
     first = infos[0][1]

@@ -265,6 +265,76 @@ def test_killed_extraction_leaves_no_corrupt_output_and_resumes(tmp_path, sig):
                                rtol=1e-4, atol=1e-7)
 
 
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_killing_a_parallel_build_ends_its_workers(tmp_path):
+    root = tmp_path / "data"
+    write_oneshots(root, OneShotsConfig(per_subclass=120, duration=0.2, subclasses=SUBCLASSES))
+    config = tmp_path / "f.toml"
+    config.write_text('features = ["mdct"]\n[audio]\nlength = 2048\n[mdct]\nn_bins = 64\n')
+    process = _run_cli("extract", str(root), str(tmp_path / "c.h5"), "--config", str(config), "--workers", "2")
+    _wait_for_parts(tmp_path / "c.h5.parts", 5, process)
+    workers = [pid for pid in _children(process.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert len(workers) == 2
+    process.kill()
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 30
+    try:
+        while any(_alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "the workers outlived their killed build"
+            time.sleep(0.1)
+    finally:
+        for pid in filter(_alive, workers):  # a failed check must not leave them running either
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_second_build_of_one_output_is_refused_and_harms_nothing(dataset, tmp_path):
+    from audiofeat._files import exclusive_lock
+
+    out = tmp_path / "c.h5"
+    (tmp_path / "c.h5.parts").mkdir()
+    (tmp_path / "c.h5.parts" / "0000000.npz").write_bytes(b"the other build's part")
+    with exclusive_lock(tmp_path / "c.h5.lock", "building"):  # as if another build were running
+        with pytest.raises(ParameterError, match=rf"another process \(PID {os.getpid()}\) is building .*c\.h5"):
+            build_cache(dataset, out, CONFIG, overwrite=True)
+        with pytest.raises(ParameterError, match="another process"):
+            merge_caches(out, [tmp_path / "s0.h5"])
+        assert (tmp_path / "c.h5.parts" / "0000000.npz").read_bytes() == b"the other build's part"
+    assert not (tmp_path / "c.h5.lock").exists()
+    assert build_cache(dataset, out, CONFIG, overwrite=True).examples == 12
+    assert not (tmp_path / "c.h5.lock").exists()
+
+
+def test_two_simultaneous_builds_leave_one_complete_cache(dataset, tmp_path):
+    config = tmp_path / "f.toml"
+    config.write_text('features = ["mdct"]\n[audio]\nlength = 2048\nmin_duration = 0.01\n[mdct]\nn_bins = 64\n')
+    args = ("extract", str(dataset), str(tmp_path / "c.h5"), "--config", str(config))
+    runs = [_run_cli(*args), _run_cli(*args, "--overwrite")]
+    results = [(p.wait(timeout=120), p.communicate()) for p in runs]
+    for code, (stdout, stderr) in results:  # each either built, found it built, or was refused
+        assert code == 0 or "another process" in stderr, stderr
+    assert any(code == 0 for code, _ in results)
+    assert len(open_cache(tmp_path / "c.h5")) == 12
+
+
 def test_shards_merge_into_virtual_dataset(dataset, tmp_path):
     shards = [tmp_path / f"s{i}.h5" for i in range(3)]
     for i, path in enumerate(shards):
