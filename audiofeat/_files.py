@@ -28,6 +28,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+class LockHeldError(OSError):
+    """Another live process holds the lock; the message names its PID."""
+
+
 @contextlib.contextmanager
 def exclusive_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
     """Holds an exclusive lock on ``path`` (created holding this process's PID, removed on exit).
@@ -36,7 +40,7 @@ def exclusive_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
     by ``kill -9``; a stale lock file is then simply taken over.
 
     Raises:
-        FileExistsError: another live process holds the lock; the message names its PID and ``what``.
+        LockHeldError: another live process holds the lock; the message names its PID and ``what``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +53,7 @@ def exclusive_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
             if error.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
             holder = path.read_text().strip() if path.exists() else "?"
-            raise FileExistsError(errno.EEXIST, f"another process (PID {holder}) is {what}; wait for it to "
+            raise LockHeldError(errno.EAGAIN, f"another process (PID {holder}) is {what}; wait for it to "
                                                 f"finish, or stop it (its lock is {path})") from None
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino

@@ -51,10 +51,10 @@ import torch
 from torch.utils.data import Dataset
 
 from audiofeat import __version__
-from audiofeat._files import atomic_path, exclusive_lock
+from audiofeat._files import LockHeldError, atomic_path, exclusive_lock
 from audiofeat.config import config_from_dict, config_hash, config_to_dict
 from audiofeat.discovery import Source, discover, inputs_digest
-from audiofeat.exceptions import AudioFileError, ParameterError
+from audiofeat.exceptions import AudioFileError, ParameterError, WriteError
 from audiofeat.features import FeatureConfig, FeatureExtractor
 from audiofeat.functional.normalization import BinStatistics
 from audiofeat.io import file_problem
@@ -120,7 +120,8 @@ def build_cache(
         config: what to compute.
         workers: worker processes (0 computes in this process).
         shard: ``(i, n)`` processes every n-th source starting at i; merge shards with :func:`merge_caches`.
-        resume: finish an interrupted build of the same config and inputs.
+        resume: finish an interrupted build of the same config and inputs (with ``overwrite`` too, one
+            that was replacing a cache of another config).
         overwrite: replace an existing cache or interrupted build made with another config or inputs.
         progress: called as ``progress(done, total)`` after each source file.
 
@@ -129,7 +130,7 @@ def build_cache(
             build without ``resume``/``overwrite``, or another build of ``output`` running.
     """
     output = Path(output)
-    with _build_lock(output):
+    with _writing(output), _build_lock(output):
         return _build(input_path, output, config, workers, shard, resume, overwrite, progress)
 
 
@@ -139,7 +140,7 @@ def _build_lock(output: Path) -> Iterator[None]:
     try:
         with exclusive_lock(output.with_name(output.name + ".lock"), f"building {output}"):
             yield
-    except FileExistsError as error:
+    except LockHeldError as error:
         raise ParameterError(error.strerror) from None
 
 
@@ -165,7 +166,7 @@ def _build(input_path: str | os.PathLike, output: Path, config: FeatureConfig, w
     parts = output.with_name(output.name + ".parts")
     if parts.exists():
         previous = _read_json(parts / "build.json")
-        if overwrite or previous is None:
+        if previous is None or (overwrite and not (resume and previous == identity)):
             shutil.rmtree(parts)
         elif not resume:
             raise ParameterError(f"an interrupted build exists in {parts}: use resume (--resume) to finish it "
@@ -173,8 +174,9 @@ def _build(input_path: str | os.PathLike, output: Path, config: FeatureConfig, w
         elif previous != identity:
             raise ParameterError(f"the interrupted build in {parts} was made from {_difference(previous, identity)}; "
                                  "use overwrite (--overwrite) to start again")
-    parts.mkdir(parents=True, exist_ok=True)
-    _write_json_atomic(parts / "build.json", identity)
+    with _writing(parts):
+        parts.mkdir(parents=True, exist_ok=True)
+        _write_json_atomic(parts / "build.json", identity)
 
     todo = [(i, s) for i, s in enumerate(sources) if not _part_path(parts, i).exists()]
     done = len(sources) - len(todo)
@@ -259,9 +261,25 @@ def _compute_part(extractor: FeatureExtractor, index: int, source: Source, parts
         record["skipped"] = f"failed: {type(error).__name__}: {error}"
     target = _part_path(parts, index)
     tmp = target.with_suffix(".partial")  # a kill can leave this behind; it is never read
-    with open(tmp, "wb") as f:
-        np.savez(f, record=np.array(json.dumps(record)), **arrays)
-    os.replace(tmp, target)
+    with _writing(target, remove=tmp):
+        with open(tmp, "wb") as f:
+            np.savez(f, record=np.array(json.dumps(record)), **arrays)
+        os.replace(tmp, target)
+
+
+@contextlib.contextmanager
+def _writing(path: Path, remove: Path | None = None) -> Iterator[None]:
+    """Turns a failed write (disk full, read-only folder, ...) into a :class:`WriteError` naming ``path``,
+    after removing the unfinished file ``remove``."""
+    try:
+        yield
+    except WriteError:
+        raise
+    except OSError as error:
+        if remove is not None and remove.exists():
+            remove.unlink()
+        where = f"{error.filename}: " if error.filename and os.fspath(error.filename) != os.fspath(path) else ""
+        raise WriteError(f"cannot write {path}: {where}{error.strerror or error}") from None
 
 
 class _Moments:
@@ -325,8 +343,8 @@ def _assemble(output: Path, parts: Path, sources: Sequence[Source], skipped: lis
     total = sum(n for _, _, n in kept)
 
     tmp = output.with_name(output.name + ".tmp")
-    output.parent.mkdir(parents=True, exist_ok=True)
     try:
+        _check_space(tmp, _size_bound(total, shapes, kept, sources, skipped))
         with h5py.File(tmp, "w") as f:
             # a Fletcher-32 checksum per chunk turns damage on disk into a read error instead of wrong numbers
             datasets = {name: f.create_dataset(f"features/{name}", shape=(total, *shape), dtype="float32",
@@ -363,6 +381,37 @@ def _assemble(output: Path, parts: Path, sources: Sequence[Source], skipped: lis
         if tmp.exists():
             tmp.unlink()
     return BuildReport(output, "built", total, len(kept), 0, skipped)
+
+
+def _size_bound(total: int, shapes: dict[str, tuple[int, ...]], kept: list[tuple[int, dict, int]],
+                sources: Sequence[Source], skipped: list[tuple[str, str]]) -> int:
+    """An upper bound on the size of an assembled cache: features, a generous 512 bytes of chunk index
+    and checksum per example and feature, 64 bytes per label row, every string and 1 MiB of metadata."""
+    features = sum(4 * int(np.prod(shape)) + 512 for shape in shapes.values()) * total
+    strings = sum(len(sources[i].name) + len(sources[i].label) + len(json.dumps(sources[i].meta)) + 256
+                  for i, _, _ in kept)
+    strings += sum(len(name) + len(reason) + 64 for name, reason in skipped)
+    labels = total * (64 + max((len(sources[i].label) for i, _, _ in kept), default=0))
+    return features + strings + labels + (1 << 20)
+
+
+def _check_space(path: Path, size: int) -> None:
+    """Makes sure ``size`` bytes can be written at ``path`` by allocating them (then gives them back).
+
+    HDF5 (1.14, through h5py) crashes the process with a segmentation fault when a write fails for
+    want of space while datasets are open. Allocating the whole file first turns a full disk, a quota
+    or a file size limit into a clean error before HDF5 writes anything; only another program filling
+    the disk during the assembly can still hit the crash (docs/caches.md).
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            os.posix_fallocate(fd, 0, size)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise WriteError(f"cannot write {path}: {error.strerror or error} (the cache needs up to "
+                         f"{size / 1e6:.1f} MB)") from None
 
 
 def _write_sources(f: h5py.File, kept: list[tuple[Source, dict, int]]) -> None:
@@ -445,7 +494,7 @@ def merge_caches(output: str | os.PathLike, shards: Sequence[str | os.PathLike],
             existing ``output`` without ``overwrite``.
     """
     output = Path(output)
-    with _build_lock(output):
+    with _writing(output), _build_lock(output):
         return _merge(output, [Path(p) for p in shards], overwrite)
 
 

@@ -16,6 +16,11 @@ class ConfigError(AudiofeatError, ValueError):
     """A configuration file or override is invalid; the message names the key and the file."""
 
 
+class WriteError(AudiofeatError, OSError):
+    """An output cannot be written (disk full, read-only folder, a file where a folder should be);
+    the message names the path and the system's reason. What was written before stays intact."""
+
+
 class DataSourceError(AudiofeatError, RuntimeError):
     """External data (a Debian package, an archive, a wheel) cannot be fetched or read.
 

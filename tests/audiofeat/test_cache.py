@@ -4,6 +4,7 @@ import csv
 import hashlib
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -20,7 +21,8 @@ from click.testing import CliRunner
 from audiofeat.cache import build_cache, describe_cache, merge_caches, open_cache, parse_shard
 from audiofeat.cli import main
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
-from audiofeat.exceptions import ParameterError
+from audiofeat.config import load_config
+from audiofeat.exceptions import ParameterError, WriteError
 from audiofeat.features import AudioSettings, FeatureConfig, MdctSettings, MelSettings, StftSettings
 
 SUBCLASSES = ("drums/kick", "drums/snare", "bass/sub", "fx/zap")
@@ -213,6 +215,47 @@ def _run_cli(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "audiofeat.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _run_cli_limited(max_file_bytes: int, *args: str) -> subprocess.CompletedProcess:
+    """The CLI with a file size limit, which fails writes as a full disk does (with EFBIG, not ENOSPC)."""
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+    return subprocess.run([sys.executable, "-m", "audiofeat.cli", *args], capture_output=True, text=True,
+                          preexec_fn=limit, timeout=300)
+
+
+@pytest.mark.parametrize("limit, where", [(3_000_000, "c.h5.tmp"), (20_000, "c.h5.parts/0000000.npz")])
+def test_a_full_disk_is_a_clear_error_and_loses_nothing(dataset, tmp_path, limit, where):
+    out = tmp_path / "c.h5"
+    config = tmp_path / "f.toml"
+    config.write_text('features = ["mdct"]\n[audio]\nlength = 2048\nmin_duration = 0.01\n[mdct]\nn_bins = 64\n')
+    build_cache(dataset, out, config_from_file(config))
+    before = _features_by_source(out)
+    bigger = tmp_path / "big.toml"  # 12 examples of 64 x 2048 floats: 6 MB, over the limit
+    bigger.write_text('features = ["mdct"]\n[audio]\nlength = 131072\nmin_duration = 0.01\n[mdct]\nn_bins = 64\n')
+    failed = _run_cli_limited(limit, "extract", str(dataset), str(out), "--config", str(bigger), "--overwrite")
+    assert failed.returncode == 2, failed.stderr  # an error, not a crash (HDF5 segfaults on a failed write)
+    assert f"cannot write {tmp_path / where}: File too large" in failed.stderr
+    after = _features_by_source(out)  # the cache that was there is untouched
+    assert after.keys() == before.keys() and all(np.array_equal(after[k], before[k]) for k in before)
+    assert not (tmp_path / "c.h5.tmp").exists() and not list(tmp_path.glob("c.h5.parts/*.partial"))
+    parts = sorted(p.name for p in (tmp_path / "c.h5.parts").glob("*.npz"))
+    resumed = _run_cli("extract", str(dataset), str(out), "--config", str(bigger), "--resume", "--overwrite")
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert f"12 examples from 12 files ({12 - len(parts)} computed now)" in stdout
+    assert open_cache(out).shape == (1, 64, 2049)
+
+
+def test_an_output_that_cannot_be_created_is_a_clear_error(dataset, tmp_path):
+    (tmp_path / "file").write_text("a file where a folder should be")
+    with pytest.raises(WriteError, match=r"cannot write .*file/c\.h5: .*file: File exists"):
+        build_cache(dataset, tmp_path / "file" / "c.h5", CONFIG)
+    with pytest.raises(WriteError, match=r"cannot write .*file/m\.h5: .*file: File exists"):
+        merge_caches(tmp_path / "file" / "m.h5", [tmp_path / "s.h5"])
 
 
 def _wait_for_parts(parts: Path, count: int, process: subprocess.Popen, timeout: float = 120) -> None:
@@ -490,3 +533,7 @@ def test_cli_extract_info_merge(dataset, tmp_path):
         assert shard.exit_code == 0, shard.output
     merged = runner.invoke(main, ["merge", str(tmp_path / "m.h5"), str(tmp_path / "s0.h5"), str(tmp_path / "s1.h5")])
     assert merged.exit_code == 0 and len(open_cache(tmp_path / "m.h5")) == 12
+
+
+def config_from_file(path: Path) -> FeatureConfig:
+    return load_config(path, FeatureConfig)
