@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from audiofeat._files import atomic_path
+from audiofeat.exceptions import WriteError
 
 __all__ = ["FORMAT_VERSION", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "load_latest_intact",
            "save_atomic"]
@@ -27,9 +28,18 @@ _PATTERN = re.compile(r"ckpt-(\d{8})\.pt$")
 
 
 def save_atomic(obj: dict[str, Any], path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file in the same folder, then rename: never a half-written file."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` to a temporary file in the same folder, then rename: never a half-written file.
+
+    Raises:
+        WriteError: the file cannot be written (disk full, read-only folder); the message names it.
+            Earlier checkpoints are untouched and the temporary file is removed.
+    """
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(obj, tmp)
+    except (OSError, RuntimeError) as error:  # torch reports a failed write as RuntimeError
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
+        raise WriteError(f"cannot write {path}: {reason}") from None
     return Path(path)
 
 

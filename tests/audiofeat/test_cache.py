@@ -537,3 +537,15 @@ def test_cli_extract_info_merge(dataset, tmp_path):
 
 def config_from_file(path: Path) -> FeatureConfig:
     return load_config(path, FeatureConfig)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_read_only_output_folder_is_a_clear_error(dataset, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(WriteError, match=r"cannot write .*ro/c\.h5: .*Permission denied"):
+            build_cache(dataset, folder / "c.h5", CONFIG)
+    finally:
+        folder.chmod(0o755)

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import json
+import resource
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -216,3 +220,22 @@ def test_bad_device_is_a_clear_error(tmp_path):
                                        *[a for s in TINY for a in ("--set", s)]])
     assert result.exit_code == 2 and "'gpu0' is not a device; use auto, cpu, cuda or cuda:N" in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_a_full_disk_stops_training_with_a_clear_error_and_keeps_the_checkpoints(tmp_path):
+    run_dir = builders.train(load_config(None, [*TINY, "train.steps=2", "train.checkpoint_every=2"]), out=tmp_path)
+    checkpoint = (run_dir / "ckpt-00000002.pt").read_bytes()
+    limit = len(checkpoint) // 2  # the next checkpoint cannot be written; the log lines can
+
+    def full_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    args = ["train", "--resume", str(run_dir), "--set", "train.steps=4"]
+    result = subprocess.run([sys.executable, "-m", "gansynth_zoo.cli", *args], capture_output=True, text=True,
+                            preexec_fn=full_disk, timeout=300)
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert f"cannot write {run_dir / 'ckpt-00000004.pt'}: " in result.stderr
+    assert (run_dir / "ckpt-00000002.pt").read_bytes() == checkpoint and not list(run_dir.glob(".*.tmp"))
+    resumed = builders.train(load_config(None, [*TINY, "train.steps=4"]), resume=run_dir)  # space again: it goes on
+    assert latest_checkpoint(resumed).name == "ckpt-00000004.pt"
