@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import configparser
+import shutil
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,3 +51,29 @@ def test_audiofeat_never_imports_gansynth_zoo():
     pattern = re.compile(r"^\s*(from|import)\s+gansynth_zoo", flags=re.M)
     offenders = [p for p in (ROOT / "audiofeat").rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
+
+
+def _make(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    venv = Path(sys.prefix)  # this interpreter's environment, taken as built (-o: never reinstalled)
+    return subprocess.run(["make", "-C", str(ROOT), "-o", f"{venv}/.installed", f"VENV={venv}", *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.mark.skipif(shutil.which("make") is None or not (Path(sys.prefix) / "bin" / "audiofeat").exists(),
+                    reason="needs make and an environment with the audiofeat command")
+def test_makefile_takes_paths_with_spaces_and_runs_nothing_hidden_in_values(tmp_path):
+    from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
+
+    write_oneshots(tmp_path / "in put", OneShotsConfig(per_subclass=2, duration=0.2, subclasses=("drums/kick", "bass/sub")))
+    built = _make("features", f"INPUT={tmp_path}/in put", f"OUTPUT={tmp_path}/out put/c.h5", "FEATURES=demo",
+                  "SET=--set audio.length=2048", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "out put" / "c.h5").is_file()
+    # every way a value could run a command: in make ($(shell)), in the shell (backquotes, $(...),
+    # a ; after a closing quote); the paths stay inside tmp_path
+    hostile = (f"{tmp_path}/x $(shell touch {tmp_path}/p1) `touch {tmp_path}/p2` $(touch {tmp_path}/p3) "
+               f"; touch {tmp_path}/p4 ' ; touch {tmp_path}/p5 ; ' \" ; touch {tmp_path}/p6 ; \"")
+    values = [f"{v}={hostile}" for v in ("SET", "INPUT", "OUTPUT", "FEATURES", "WORKERS")]
+    assert _make("features", *values, cwd=tmp_path).returncode != 0  # refused by audiofeat, nothing run
+    _make("-n", "demo", "train-cgan", *values, f"DATA={hostile}", f"RUNS={hostile}", f"DEVICE={hostile}", cwd=tmp_path)
+    assert not [p.name for p in tmp_path.glob("p?")]
