@@ -110,6 +110,7 @@ def build_cache(
     shard: tuple[int, int] = (0, 1),
     resume: bool = False,
     overwrite: bool = False,
+    verify: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
     """Extracts the features of every file of a folder tree or CSV manifest into an HDF5 cache.
@@ -123,6 +124,9 @@ def build_cache(
         resume: finish an interrupted build of the same config and inputs (with ``overwrite`` too, one
             that was replacing a cache of another config).
         overwrite: replace an existing cache or interrupted build made with another config or inputs.
+        verify: do not trust file sizes and modification times alone: hash the content of every input
+            whose stored result would be reused (an existing cache, or the parts of an interrupted build)
+            and treat a file whose hash differs as changed.
         progress: called as ``progress(done, total)`` after each source file.
 
     Raises:
@@ -131,7 +135,7 @@ def build_cache(
     """
     output = Path(output)
     with _writing(output), _build_lock(output):
-        return _build(input_path, output, config, workers, shard, resume, overwrite, progress)
+        return _build(input_path, output, config, workers, shard, resume, overwrite, verify, progress)
 
 
 @contextlib.contextmanager
@@ -145,7 +149,7 @@ def _build_lock(output: Path) -> Iterator[None]:
 
 
 def _build(input_path: str | os.PathLike, output: Path, config: FeatureConfig, workers: int, shard: tuple[int, int],
-           resume: bool, overwrite: bool, progress: Callable[[int, int], None] | None) -> BuildReport:
+           resume: bool, overwrite: bool, verify: bool, progress: Callable[[int, int], None] | None) -> BuildReport:
     sources, skipped = discover(input_path)
     vocabulary = LabelVocabulary.from_labels(s.label for s in sources)
     digest = inputs_digest(sources)
@@ -158,8 +162,15 @@ def _build(input_path: str | os.PathLike, output: Path, config: FeatureConfig, w
         existing = _read_identity(output)
         if existing == identity:
             with h5py.File(output, "r") as f:
-                return BuildReport(output, "up to date", int(f.attrs["n_examples"]), len(f["sources/name"]), 0,
-                                   list(zip(_strings(f["skipped/name"]), _strings(f["skipped/reason"]))))
+                stored = dict(zip(_strings(f["sources/name"]), _strings(f["sources/sha256"])))
+                report = BuildReport(output, "up to date", int(f.attrs["n_examples"]), len(stored), 0,
+                                     list(zip(_strings(f["skipped/name"]), _strings(f["skipped/reason"]))))
+            changed = [s.name for s in sources if s.name in stored and _file_sha256(s.path) != stored[s.name]] \
+                if verify else []
+            if not changed:
+                return report
+            raise ParameterError(f"{output}: {len(changed)} input file(s) changed content although their sizes and "
+                                 f"times did not ({', '.join(changed[:3])}); use overwrite (--overwrite) to rebuild")
         raise ParameterError(f"{output} exists and was built from {_difference(existing, identity)}; "
                              "use overwrite (--overwrite) to replace it")
 
@@ -178,6 +189,8 @@ def _build(input_path: str | os.PathLike, output: Path, config: FeatureConfig, w
         parts.mkdir(parents=True, exist_ok=True)
         _write_json_atomic(parts / "build.json", identity)
 
+    if verify:
+        _drop_stale_parts(parts, sources)
     todo = [(i, s) for i, s in enumerate(sources) if not _part_path(parts, i).exists()]
     done = len(sources) - len(todo)
     if progress:
@@ -191,6 +204,29 @@ def _build(input_path: str | os.PathLike, output: Path, config: FeatureConfig, w
     report.computed = len(todo)
     shutil.rmtree(parts)
     return report
+
+
+def _file_sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _drop_stale_parts(parts: Path, sources: Sequence[Source]) -> None:
+    """Removes the parts of an interrupted build whose source's content no longer has the hash
+    recorded in the part, so that they are computed again."""
+    for index, source in enumerate(sources):
+        part = _part_path(parts, index)
+        if part.exists():
+            with np.load(part) as data:
+                recorded = json.loads(str(data["record"])).get("sha256")
+            if recorded is None or recorded != _file_sha256(source.path):
+                part.unlink()
 
 
 def _run_parts(todo: list[tuple[int, Source]], parts: Path, config: FeatureConfig, workers: int):
@@ -249,7 +285,7 @@ def _compute_part(extractor: FeatureExtractor, index: int, source: Source, parts
         if problem:
             raise AudioFileError(source.name, problem)
         data = source.path.read_bytes()
-        record["sha256"] = hashlib.sha256(data).hexdigest()
+        record["sha256"] = hashlib.sha256(data).hexdigest()  # a skipped file keeps it too, for --verify
         features, offsets = extractor(io.BytesIO(data), name=source.name)
         arrays = {f"feature_{k}": v for k, v in features.items()}
         arrays["offsets"] = offsets

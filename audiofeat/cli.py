@@ -175,9 +175,11 @@ def relabel(ctx: click.Context, manifest: Path, out: Path, taxonomy_path: Path) 
 @click.option("--shard", default="0/1", help="Process shard i of n (0-based), e.g. 1/4; join with `audiofeat merge`.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted build without recomputing finished files.")
 @click.option("--overwrite", is_flag=True, help="Replace a cache or interrupted build made with another config.")
+@click.option("--verify", is_flag=True, help="Hash the inputs whose results would be reused (up-to-date check, "
+              "--resume) instead of trusting sizes and times.")
 @click.pass_context
 def extract(ctx: click.Context, input_path: Path, output: Path, config_path: Path, overrides: tuple[str, ...],
-            workers: int, shard: str, resume: bool, overwrite: bool) -> None:
+            workers: int, shard: str, resume: bool, overwrite: bool, verify: bool) -> None:
     """Extract features of a folder tree (class/subclass/*.wav) or CSV manifest into an HDF5 cache.
 
     Bad files (unreadable, empty, non-finite, too short) are skipped and listed with the reason.
@@ -203,7 +205,7 @@ def extract(ctx: click.Context, input_path: Path, output: Path, config_path: Pat
     try:
         config = load_config(config_path, FeatureConfig, overrides)
         report = build_cache(input_path, output, config, workers=workers, shard=parse_shard(shard), resume=resume,
-                             overwrite=overwrite, progress=progress)
+                             overwrite=overwrite, verify=verify, progress=progress)
     except AudiofeatError as error:
         bar.close()
         ctx.fail(str(error))

@@ -194,6 +194,50 @@ def test_interrupted_build_resumes_without_recomputing(dataset, tmp_path):
         np.testing.assert_array_equal(resumed[name], reference[name])
 
 
+def _rewrite_keeping_size_and_time(path: Path, waveform: np.ndarray) -> None:
+    """New content of the same length, with the old modification time: invisible to size and mtime."""
+    stat = path.stat()
+    sf.write(path, waveform, 16000, subtype=sf.info(path).subtype)
+    assert path.stat().st_size == stat.st_size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_verify_finds_content_changes_that_size_and_time_miss(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+    build_cache(dataset, out, CONFIG)
+    victim = sorted((dataset / "drums" / "snare").iterdir())[0]
+    name = victim.relative_to(dataset).as_posix()
+    before = _features_by_source(out)[name]
+    waveform, _ = sf.read(victim, dtype="float32")
+    _rewrite_keeping_size_and_time(victim, 0.5 * waveform[::-1].copy())
+    assert build_cache(dataset, out, CONFIG).status == "up to date"  # the cheap check cannot see it
+    with pytest.raises(ParameterError, match=f"1 input file\\(s\\) changed content .*{name}"):
+        build_cache(dataset, out, CONFIG, verify=True)
+    assert build_cache(dataset, out, CONFIG, verify=True, overwrite=True).computed == 12
+    assert not np.array_equal(_features_by_source(out)[name], before)
+    assert build_cache(dataset, out, CONFIG, verify=True).status == "up to date"
+
+
+def test_verified_resume_recomputes_parts_whose_file_changed(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+
+    def stop_after_five(done, total):
+        if done == 5:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        build_cache(dataset, out, CONFIG, progress=stop_after_five)
+    first = sorted(p.relative_to(dataset) for p in dataset.rglob("*.wav"))[0]  # part 0 exists
+    waveform, _ = sf.read(dataset / first, dtype="float32")
+    _rewrite_keeping_size_and_time(dataset / first, 0.5 * waveform[::-1].copy())
+    report = build_cache(dataset, out, CONFIG, resume=True, verify=True)
+    assert report.computed == 8  # the 7 missing parts and the stale one
+    clean = tmp_path / "clean.h5"
+    build_cache(dataset, clean, CONFIG)
+    np.testing.assert_array_equal(_features_by_source(out)[first.as_posix()],
+                                  _features_by_source(clean)[first.as_posix()])
+
+
 def test_resume_with_another_config_is_refused(dataset, tmp_path):
     out = tmp_path / "c.h5"
 
