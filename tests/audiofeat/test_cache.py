@@ -171,15 +171,18 @@ def test_failed_overwrite_keeps_the_old_cache(dataset, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("c.h5")) == ["c.h5", "c.h5.parts"]
 
 
-def test_interrupted_build_resumes_without_recomputing(dataset, tmp_path):
-    out = tmp_path / "c.h5"
-
+def _interrupt_after_five_files(dataset: Path, out: Path) -> None:
     def stop_after_five(done, total):
         if done == 5:
             raise Interrupt
 
     with pytest.raises(Interrupt):
         build_cache(dataset, out, CONFIG, progress=stop_after_five)
+
+
+def test_interrupted_build_resumes_without_recomputing(dataset, tmp_path):
+    out = tmp_path / "c.h5"
+    _interrupt_after_five_files(dataset, out)
     assert not out.exists() and len(list((tmp_path / "c.h5.parts").glob("*.npz"))) == 5
     with pytest.raises(ParameterError, match="interrupted build.*--resume"):
         build_cache(dataset, out, CONFIG)
@@ -220,13 +223,7 @@ def test_verify_finds_content_changes_that_size_and_time_miss(dataset, tmp_path)
 
 def test_verified_resume_recomputes_parts_whose_file_changed(dataset, tmp_path):
     out = tmp_path / "c.h5"
-
-    def stop_after_five(done, total):
-        if done == 5:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        build_cache(dataset, out, CONFIG, progress=stop_after_five)
+    _interrupt_after_five_files(dataset, out)
     first = sorted(p.relative_to(dataset) for p in dataset.rglob("*.wav"))[0]  # part 0 exists
     waveform, _ = sf.read(dataset / first, dtype="float32")
     _rewrite_keeping_size_and_time(dataset / first, 0.5 * waveform[::-1].copy())
