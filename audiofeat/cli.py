@@ -138,6 +138,41 @@ def data_music(ctx: click.Context, out_dir: Path) -> None:
     click.echo(f"done in {time.perf_counter() - start:.1f} s")
 
 
+@data.command("piano")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=12.0, show_default=True,
+              help="Render scores in order until this much audio.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Scores rendered at once.")
+@click.pass_context
+def data_piano(ctx: click.Context, out_dir: Path, hours: float, workers: int) -> None:
+    """Solo piano rendered from the music21 corpus's Palestrina scores with the FluidR3 GM soundfont
+    (Debian fluid-soundfont-gm) into OUT_DIR/manifest.csv, label piano/palestrina.
+
+    Needs music21, mido and tinysoundfont (`make data-piano` installs them). A rerun renders only
+    the scores that are missing.
+
+    \b
+    Example:
+      audiofeat data piano data/piano --hours 12
+    """
+    import time
+
+    from audiofeat.datasets.piano import prepare_piano
+
+    start = time.perf_counter()
+    try:
+        result = prepare_piano(out_dir, hours=hours, workers=workers,
+                               on_score=lambda score, seconds: click.echo(f"  {score.name:40} {seconds:7.1f} s"))
+    except AudiofeatError as error:
+        ctx.fail(str(error))
+    except ImportError as error:
+        ctx.fail(f"{error.name} is missing: install the renderer with `make data-piano` "
+                 "(music21, mido, and tinysoundfont without its pyaudio dependency)")
+    click.echo(f"{len(result.rows)} scores ({result.rendered} rendered now), {result.hours:.2f} hours "
+               f"-> {result.manifest}")
+    click.echo(f"done in {time.perf_counter() - start:.1f} s")
+
+
 @main.command("relabel")
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
