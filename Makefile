@@ -74,8 +74,8 @@ data-music: $(STAMP)
 # FluidR3 GM piano, 10.5 hours of stereo at 22,016 Hz. The renderer's packages are installed here
 # (tinysoundfont without its pyaudio dependency, which only live playback needs).
 data-piano: $(STAMP)
-	@$(BIN)/python -c "import music21, mido, tinysoundfont" 2>/dev/null || { \
-		$(BIN)/python -m pip install --quiet --disable-pip-version-check music21==10.5.1 mido==1.3.3 && \
+	@$(BIN)/python -c "import music21, tinysoundfont" 2>/dev/null || { \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check music21==10.5.1 && \
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps tinysoundfont==0.3.7; }
 	$(BIN)/audiofeat data piano "$$DATA/piano" --hours 10.5
 

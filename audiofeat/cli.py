@@ -148,7 +148,7 @@ def data_piano(ctx: click.Context, out_dir: Path, hours: float, workers: int) ->
     """Solo piano rendered from the music21 corpus's Palestrina scores with the FluidR3 GM soundfont
     (Debian fluid-soundfont-gm) into OUT_DIR/manifest.csv, label piano/palestrina.
 
-    Needs music21, mido and tinysoundfont (`make data-piano` installs them). A rerun renders only
+    Needs music21 and tinysoundfont (`make data-piano` installs them). A rerun renders only
     the scores that are missing.
 
     \b
@@ -167,7 +167,7 @@ def data_piano(ctx: click.Context, out_dir: Path, hours: float, workers: int) ->
         ctx.fail(str(error))
     except ImportError as error:
         ctx.fail(f"{error.name} is missing: install the renderer with `make data-piano` "
-                 "(music21, mido, and tinysoundfont without its pyaudio dependency)")
+                 "(music21, and tinysoundfont without its pyaudio dependency)")
     click.echo(f"{len(result.rows)} scores ({result.rendered} rendered now), {result.hours:.2f} hours "
                f"-> {result.manifest}")
     click.echo(f"done in {time.perf_counter() - start:.1f} s")

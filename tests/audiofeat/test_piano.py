@@ -1,40 +1,35 @@
-"""The piano renderer's scheduling, on MIDI files built in the test and a recording fake synthesiser
-(the soundfont and music21 corpus are real data: `make data-piano`)."""
+"""The piano renderer's scheduling, on hand-written notes and a recording fake synthesiser (the
+soundfont and the music21 corpus are real data: `make data-piano`)."""
 from __future__ import annotations
 
-import io
-
 import numpy as np
-import pytest
 
-from audiofeat.datasets.piano import midi_events, render_events
+from audiofeat.datasets.piano import note_events, render_events
 
-mido = pytest.importorskip("mido")
-
-
-def _midi(tempo_bpm: float = 120) -> bytes:
-    midi = mido.MidiFile(ticks_per_beat=480)
-    track = mido.MidiTrack()
-    midi.tracks.append(track)
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm)))
-    track.append(mido.Message("program_change", program=40, channel=0))  # a violin: played on piano anyway
-    track.append(mido.Message("note_on", note=60, velocity=90, channel=0, time=0))
-    track.append(mido.Message("note_on", note=36, velocity=100, channel=9, time=0))  # percussion: left out
-    track.append(mido.Message("note_off", note=60, velocity=0, channel=0, time=480))  # one beat
-    track.append(mido.Message("note_on", note=64, velocity=80, channel=1, time=240))
-    track.append(mido.Message("note_on", note=64, velocity=0, channel=1, time=960))  # note_on at 0 ends it
-    data = io.BytesIO()
-    midi.save(file=data)
-    return data.getvalue()
+# two parts at 120 quarter notes per minute (0.5 s each), then 60 from quarter note 4
+TEMPO = [(0.0, 4.0, 0.5), (4.0, 8.0, 1.0)]
+PARTS = [
+    [(0.0, 1.0, 60, None), (1.0, 1.0, 60, None),  # a repeated note sounds twice
+     (2.0, 2.0, 67, "start"), (4.0, 1.0, 67, "stop")],  # tied across the tempo change: one note
+    [(3.0, 1.0, 48, "start"), (4.0, 1.0, 48, "continue"), (5.0, 2.0, 48, "stop")],
+]
 
 
-def test_midi_events_are_timed_in_seconds_without_percussion():
-    assert midi_events(_midi(120)) == [(0.0, 0, 60, 90), (0.5, 0, 60, 0), (0.75, 1, 64, 80), (1.75, 1, 64, 0)]
-    assert midi_events(_midi(60))[-1] == (3.5, 1, 64, 0)  # half the tempo, twice the time
+def test_notes_become_timed_events_with_ties_joined_and_tempo_applied():
+    events = note_events(PARTS, TEMPO, velocity=80)
+    assert events == [(0.0, 0, 60, 80), (0.5, 0, 60, 0), (0.5, 0, 60, 80),  # the off comes first
+                      (1.0, 0, 60, 0), (1.0, 0, 67, 80), (1.5, 1, 48, 80), (3.0, 0, 67, 0), (5.0, 1, 48, 0)]
+
+
+def test_parts_skip_the_percussion_channel_and_time_runs_on_past_the_last_tempo_span():
+    parts = [[(0.0, 1.0, 60, None)] for _ in range(11)]
+    channels = sorted({channel for _, channel, _, _ in note_events(parts, [(0.0, 1.0, 0.5)])})
+    assert channels == [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11]
+    assert note_events([[(2.0, 1.0, 60, None)]], [(0.0, 1.0, 0.25)])[-1][0] == 0.75
 
 
 class RecordingSynth:
-    """Sample index -> event log; each generated sample holds the count of sounding notes."""
+    """Logs events at the sample they happen; each generated sample holds the count of sounding notes."""
 
     def __init__(self):
         self.position, self.sounding, self.log = 0, set(), []
@@ -54,7 +49,8 @@ class RecordingSynth:
 
 def test_render_places_each_event_at_its_sample_and_adds_the_tail():
     synth = RecordingSynth()
-    audio = render_events(midi_events(_midi(120)), synth, sample_rate=1000, tail=0.25)
+    events = [(0.0, 0, 60, 90), (0.5, 0, 60, 0), (0.75, 1, 64, 80), (1.75, 1, 64, 0)]
+    audio = render_events(events, synth, sample_rate=1000, tail=0.25)
     assert synth.log == [(0, "on", 0, 60, 90), (500, "off", 0, 60), (750, "on", 1, 64, 80), (1750, "off", 1, 64)]
     assert audio.shape == (2000, 2) and audio.dtype == np.float32
     assert audio[:500].min() == 1 and audio[500:750].max() == 0 and audio[750:1750].min() == 1
