@@ -76,7 +76,8 @@ def build_critic_transform(config: RunConfig, data: TrainingData,
     features = representation["feature_config"]
     return PsychoacousticNoise(sample_rate=features["audio"]["sample_rate"], n_bins=data.shape[1],
                                n_bark_bands=features["psychoacoustic"]["n_bark_bands"],
-                               alpha=features["psychoacoustic"]["alpha"]).to(device)
+                               alpha=features["psychoacoustic"]["alpha"], shape=config.loss.noise_shape,
+                               scale="cbrt" if representation.get("normalization") == "cbrt" else "linear").to(device)
 
 
 def state_for_models(config: RunConfig, G: torch.nn.Module, D: torch.nn.Module, info: dict) -> TrainState:

@@ -27,7 +27,8 @@ class DataConfig:
         features: cache features the models see, stacked along channels (empty: all the cache has
             except the masking threshold, which is loaded beside them).
         normalization: scaling of log-magnitudes: ``"gansynth"`` (fixed affine), ``"bins"``
-            (per-bin standardisation with the cache's statistics) or ``"none"``.
+            (per-bin standardisation with the cache's statistics), of MDCTs: ``"cbrt"`` (signed
+            cube root), or ``"none"``.
         frames: keep the first ``frames`` frames of cache features (0: all).
         shape: ``(channels, freq, frames)`` of one example as the models see it (empty: unknown until
             the data are loaded); checked against the data, and used by ``gansynth-zoo summary``.
@@ -37,7 +38,7 @@ class DataConfig:
     source: Literal["mnist", "digits", "cache"] = "mnist"
     path: str = ""
     features: tuple[str, ...] = ()
-    normalization: Literal["gansynth", "bins", "none"] = "gansynth"
+    normalization: Literal["gansynth", "bins", "cbrt", "none"] = "gansynth"
     frames: int = 0
     shape: tuple[int, ...] = ()
     limit: int = 0
@@ -74,6 +75,9 @@ class LossConfig:
         psychoacoustic_noise: add MP3net's noise of std T / 6 (T the masking threshold) to every
             discriminator input; needs MDCT data with their thresholds (an audiofeat cache with the
             ``mdct`` and ``threshold`` features).
+        noise_shape: ``"masking"``: the noise of ``psychoacoustic_noise`` follows the threshold
+            (MP3net); ``"white"``: Gaussian noise of the same power per example, flat over bins and
+            frames (the ablation of the psychoacoustic shaping).
     """
 
     kind: Literal["nonsaturating", "hinge", "wgan-gp"] = "nonsaturating"
@@ -84,6 +88,7 @@ class LossConfig:
     ac_weight: float = 0.0
     augment: tuple[Literal["translation", "cutout"], ...] = ()
     psychoacoustic_noise: bool = False
+    noise_shape: Literal["masking", "white"] = "masking"
 
 
 @dataclass(frozen=True)

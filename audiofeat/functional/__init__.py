@@ -9,7 +9,9 @@ from audiofeat.functional.normalization import (
     BinStatistics,
     affine_denormalize,
     affine_normalize,
+    compand,
     destandardize,
+    expand,
     standardize,
 )
 from audiofeat.functional.phase import griffinlim, pghi_phase, spectral_convergence

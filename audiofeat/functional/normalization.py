@@ -1,6 +1,6 @@
 """Mapping spectrogram features to [-1, 1] for a tanh generator, and back.
 
-Two schemes from the reference systems:
+Three schemes, two from the reference systems:
 
 - **Fixed affine per channel** (GANSynth): ``clip(scale * x + shift, -1, 1)``, inverted by
   ``(y - shift) / scale``. GANSynth's constants are :data:`GANSYNTH_LOG_MAG_AFFINE`
@@ -10,6 +10,11 @@ Two schemes from the reference systems:
   the mean and standard deviation of each bin over a whole dataset. :class:`BinStatistics`
   accumulates them in one streaming pass (batch by batch, or merged from several workers), and
   :func:`standardize` / :func:`destandardize` apply them.
+- **Signed power law** for signed amplitudes such as MDCT coefficients: ``sign(x) |x|^p``, clipped
+  to [-1, 1] (:func:`compand`, inverted by :func:`expand`). With ``p = 1/3`` (Stevens' exponent for
+  loudness) a generator's small errors near zero stay near zero after expansion (0.02 becomes
+  8e-6), so quiet bins stay quiet and tonal spectra stay sparse; linear amplitudes (MP3net) make
+  every error in a quiet bin audible as a noise floor.
 
 Storing statistics (for example as HDF5 datasets next to the features)::
 
@@ -48,7 +53,9 @@ __all__ = [
     "BinStatistics",
     "affine_denormalize",
     "affine_normalize",
+    "compand",
     "destandardize",
+    "expand",
     "standardize",
 ]
 
@@ -109,6 +116,22 @@ def affine_denormalize(y: torch.Tensor, *, scale: float, shift: float) -> torch.
     """Inverse of :func:`affine_normalize` (before clipping): ``(y - shift) / scale``."""
     check_tensor("y", y, min_dim=0)
     return (y - float(shift)) / _check_scale(scale)
+
+
+def compand(x: torch.Tensor, *, power: float = 1 / 3, clip: bool = True) -> torch.Tensor:
+    """``sign(x) |x|^power``, clipped to [-1, 1] when ``clip`` (module docstring).
+
+    The gradient at 0 is infinite for ``power < 1``; :func:`expand` is the direction a generator
+    differentiates through, and it is smooth."""
+    check_positive("power", power)
+    y = x.sign() * x.abs().pow(power)
+    return y.clamp(-1.0, 1.0) if clip else y
+
+
+def expand(y: torch.Tensor, *, power: float = 1 / 3) -> torch.Tensor:
+    """The inverse of :func:`compand`: ``sign(y) |y|^(1 / power)``."""
+    check_positive("power", power)
+    return y.sign() * y.abs().pow(1.0 / power)
 
 
 def _bin_vector(name: str, value: Any, x: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,8 @@ log_mag         ``"gansynth"``: fixed affine 0.06614 x + 0.11372 Griffin-Lim (``
                 (GANSynth 1.3), ``"bins"``: per-bin (x - mean) / 3 std PGHI start by default)
                 (SpecGAN), clipped to [-1, 1]
 log_mag, if     log_mag as above; IF x 0.8 (GANSynth)           exact: IF -> phase -> ISTFT
-mdct            none (MP3net: linear amplitudes, tanh output)    IMDCT
+mdct            ``"none"`` (MP3net: linear amplitudes, tanh output) IMDCT
+                or ``"cbrt"``: signed cube root, clipped to [-1, 1]
 =============== ================================================ =============================
 
 The representation is stored in every ``generator.pt`` (:meth:`Representation.to_dict`), so a
@@ -30,18 +31,18 @@ from audiofeat.config import config_from_dict, config_to_dict
 from audiofeat.exceptions import ConfigError
 from audiofeat.features import FEATURES, FeatureConfig
 from audiofeat.functional.normalization import (GANSYNTH_IF_AFFINE, GANSYNTH_LOG_MAG_AFFINE, affine_denormalize,
-                                                affine_normalize, destandardize, standardize)
+                                                affine_normalize, compand, destandardize, expand, standardize)
 
 __all__ = ["Representation", "load_cache_data"]
 
-Normalization = Literal["gansynth", "bins", "none"]
+Normalization = Literal["gansynth", "bins", "cbrt", "none"]
 
 
 @dataclass
 class Representation:
     """Attributes:
         features: cache features the model sees, in channel order.
-        normalization: how ``log_mag`` (and ``mel``) are scaled (module docstring).
+        normalization: how ``log_mag`` (and ``mel``) or ``mdct`` are scaled (module docstring).
         feature_config: the cache's :class:`audiofeat.features.FeatureConfig`.
         stats: per-bin ``{"mean": [...], "std": [...]}`` of each feature (``"bins"`` scaling).
     """
@@ -52,8 +53,10 @@ class Representation:
     stats: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.normalization not in ("gansynth", "bins", "none"):
-            raise ConfigError(f"normalization must be gansynth, bins or none; got {self.normalization!r}")
+        if self.normalization not in ("gansynth", "bins", "cbrt", "none"):
+            raise ConfigError(f"normalization must be gansynth, bins, cbrt or none; got {self.normalization!r}")
+        if self.normalization == "cbrt" and tuple(self.features) != ("mdct",):
+            raise ConfigError(f"normalization 'cbrt' is for the MDCT alone, not {list(self.features)}")
         if "if" in self.features and "log_mag" not in self.features:
             raise ConfigError("the 'if' feature needs 'log_mag' beside it to be inverted")
 
@@ -80,6 +83,8 @@ class Representation:
             std = torch.tensor(self.stats[name]["std"], dtype=x.dtype, device=x.device)
             return destandardize(x, mean=mean, std=std, n_sigma=3.0) if inverse else \
                 standardize(x, mean=mean, std=std, n_sigma=3.0, clip=True)
+        if name == "mdct" and self.normalization == "cbrt":
+            return expand(x) if inverse else compand(x)
         return x
 
     def encode(self, features: dict[str, torch.Tensor]) -> torch.Tensor:

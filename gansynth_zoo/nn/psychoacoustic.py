@@ -6,12 +6,18 @@ masking threshold of the clean MDCT, so that the critic cannot see what the ear 
 For real data ``T`` is precomputed from the clean audio (the feature cache's ``threshold``); for
 generated data it is computed on the fly from the generator's output, and gradients flow both
 through the MDCT and through ``T(MDCT)``, as in the reference code.
+
+Two options serve the CPU models and the ablation of issue 17: ``shape="white"`` replaces the noise
+by white Gaussian noise of the same power per example (the psychoacoustic shaping removed), and
+``scale="cbrt"`` applies the noise to the linear amplitudes of models that see the signed cube root
+of the MDCT (:func:`audiofeat.functional.normalization.compand`): expand, add noise, compand.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from audiofeat.functional.normalization import compand, expand
 from audiofeat.functional.psychoacoustic import psychoacoustic_noise
 from audiofeat.transforms import PsychoacousticFilter
 
@@ -33,21 +39,31 @@ class PsychoacousticNoise(nn.Module):
         n_bins: MDCT bins per frame (default 128).
         n_bark_bands: Bark bands of the model (default 24).
         alpha: non-linear superposition exponent in (0, 1] (default 0.6).
+        shape: ``"masking"`` (MP3net) or ``"white"`` (same power per example, flat).
+        scale: ``"linear"`` (MP3net) or ``"cbrt"``: ``x`` is the signed cube root of the MDCT.
 
     Shape:
-        - x: ``(batch, channels, n_bins, frames)`` MDCT amplitudes in MP3net's scale.
+        - x: ``(batch, channels, n_bins, frames)`` MDCT amplitudes in MP3net's scale (or their cube roots).
         - threshold: ``None`` or the same shape.
         - output: same shape, float32.
     """
 
     def __init__(self, *, sample_rate: int = 22016, n_bins: int = 128, n_bark_bands: int = 24,
-                 alpha: float = 0.6):
+                 alpha: float = 0.6, shape: str = "masking", scale: str = "linear"):
         super().__init__()
+        if shape not in ("masking", "white") or scale not in ("linear", "cbrt"):
+            raise ValueError(f"shape must be masking or white and scale linear or cbrt; got {shape!r}, {scale!r}")
+        self.shape, self.scale = shape, scale
         self.model = PsychoacousticFilter(sample_rate=sample_rate, n_bins=n_bins, n_bark_bands=n_bark_bands,
                                           alpha=alpha, mode="noise")
 
     def forward(self, x: torch.Tensor, threshold: torch.Tensor | None = None) -> torch.Tensor:
         with torch.autocast(x.device.type, enabled=False):
             x = x.float()
+            if self.scale == "cbrt":
+                x = expand(x)
             threshold = self.model.masking_threshold(x) if threshold is None else threshold.float()
-            return psychoacoustic_noise(x, threshold)
+            if self.shape == "white":  # the same power per example, spread evenly
+                threshold = threshold.square().mean(dim=(1, 2, 3), keepdim=True).sqrt().expand_as(x)
+            noisy = psychoacoustic_noise(x, threshold)
+            return compand(noisy) if self.scale == "cbrt" else noisy

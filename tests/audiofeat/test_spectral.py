@@ -325,6 +325,15 @@ def test_gansynth_affine_normalisation_round_trip():
     assert AF.affine_normalize(torch.tensor([100.0]), scale=1.0, shift=0.0, clip=False).item() == 100.0
 
 
+def test_signed_cube_root_companding_round_trip():
+    x = torch.tensor([-1.5, -0.125, -1e-6, 0.0, 8e-6, 0.027, 1.0], dtype=torch.float64)
+    y = AF.compand(x)
+    torch.testing.assert_close(y, torch.tensor([-1.0, -0.5, -0.01, 0.0, 0.02, 0.3, 1.0], dtype=torch.float64))
+    torch.testing.assert_close(AF.expand(y)[1:], x[1:])  # -1.5 was clipped to -1
+    assert AF.compand(torch.tensor([8.0]), clip=False).item() == pytest.approx(2.0)
+    torch.testing.assert_close(AF.expand(AF.compand(x, power=0.5, clip=False), power=0.5), x)
+
+
 def test_bin_statistics_streaming_equals_numpy(rng, tmp_path):
     data = rng.standard_normal((10, 2, 33, 20)) * np.linspace(0.5, 3, 33)[:, None] + np.arange(33)[:, None]
     stats = AF.BinStatistics()

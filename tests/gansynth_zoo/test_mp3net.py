@@ -15,7 +15,7 @@ from audiofeat.config import config_to_dict
 from audiofeat.config import load_config as load_feature_config
 from audiofeat.exceptions import ConfigError
 from audiofeat.features import FeatureConfig
-from audiofeat.functional import masking_threshold, mdct
+from audiofeat.functional import compand, masking_threshold, mdct
 from gansynth_zoo import builders, losses
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
@@ -169,6 +169,25 @@ def test_noise_on_generated_data_computes_the_threshold_in_float32_with_gradient
     # out - x = T(x) n / 6 depends on x only through the threshold: its gradient is the T path
     (grad,) = torch.autograd.grad((out - x).square().sum(), x)
     assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
+def test_white_noise_has_the_power_of_the_masking_noise_spread_evenly():
+    data = _music((2, 128, 64), _feature_config(load_config(SMALL)), n=2)
+    torch.manual_seed(0)
+    white = PsychoacousticNoise(shape="white")(data.x, data.aux) - data.x
+    power = (data.aux / 6).square().mean(dim=(1, 2, 3))
+    torch.testing.assert_close(white.square().mean(dim=(1, 2, 3)), power, rtol=0.03, atol=0)
+    per_bin = white.square().mean(dim=(0, 1, 3))  # flat over bins, unlike the threshold
+    assert per_bin.std() / per_bin.mean() < 0.1 < (data.aux.square().mean(dim=(0, 1, 3)).std()
+                                                    / data.aux.square().mean(dim=(0, 1, 3)).mean())
+
+
+def test_noise_for_cube_root_models_is_added_to_the_linear_amplitudes():
+    data = _music((2, 128, 64), _feature_config(load_config(SMALL)), n=2)
+    torch.manual_seed(1)
+    out = PsychoacousticNoise(scale="cbrt")(compand(data.x), data.aux)
+    torch.manual_seed(1)
+    torch.testing.assert_close(out, compand(data.x + data.aux * torch.randn(data.x.shape) / 6.0))
 
 
 def test_critic_transform_is_built_from_the_cache_parameters():
