@@ -177,10 +177,11 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
 @click.option("--classifier", "classifier_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Evaluation classifier file; trained on the real training split if missing "
                    "(default: data/classifiers/<source>.pt).")
+@click.option("--checkpoints", is_flag=True, help="MDCT runs: also score every checkpoint kept (learning curve).")
 @click.option("--seed", default=0, help="Seed of the generated latents.")
 @click.pass_context
 def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None, classifier_path: Path | None,
-             seed: int) -> None:
+             checkpoints: bool, seed: int) -> None:
     """Evaluate a run's generator; results are appended to RUN_DIR/metric-*.jsonl.
 
     Digit runs get the digit suite (metric-digits.jsonl), runs on a cache the audio suite
@@ -206,7 +207,7 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
             data = builders.build_data(config)
             if tuple(data.info["representation"]["features"]) == ("mdct",):  # MP3net: tonality, masking
                 result = evaluate_mdct(run_dir, data, samples=samples or config.eval.samples, seed=seed,
-                                       device=resolve_device(device))
+                                       device=resolve_device(device), checkpoints=checkpoints)
                 click.echo(json.dumps(result, indent=2))
                 return
             per_category = max(1, (samples or config.eval.samples) // len(data.label_names))

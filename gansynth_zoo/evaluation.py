@@ -34,10 +34,13 @@ __all__ = ["digit_classifier", "evaluate_digits", "generate", "load_generator"]
 
 
 def load_generator(source: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
-    """The EMA generator of a run folder (its ``generator.pt``) or of a ``generator.pt``-format file,
-    in eval mode, and the export's metadata."""
+    """The EMA generator of a run folder (its ``generator.pt``), of a ``generator.pt``-format file or
+    of a training checkpoint (``ckpt-*.pt``), in eval mode, and the export's metadata."""
     source = Path(source)
     export = load_checkpoint(source / "generator.pt" if source.is_dir() else source)
+    if "model" in export:  # a training checkpoint: the same metadata under the trainer's names
+        export = {**export, "model_name": export["model"]["name"], "generator_kwargs": export["model"]["generator"],
+                  "z_dim": export["model"]["generator"]["z_dim"]}
     G = build_model(export["model_name"], "generator", export["generator_kwargs"])
     G.load_state_dict(export["G_ema"])
     return G.to(device).eval(), export

@@ -21,6 +21,16 @@ Each is reported as its mean and (population) standard deviation over the exampl
 otherwise a seeded random subset): ``tonality`` and ``tonality_std``, ``tonality_real`` and
 ``tonality_real_std``, and so on. Examples are generated and scored batch by batch, so memory
 stays that of one batch whatever ``samples`` is.
+
+A Fréchet distance compares the two sets as wholes. Its embedding, :func:`band_statistics`, is
+what a listener's spectrum analyser would show of a window: in 32 bands of 4 MDCT bins (344 Hz
+at 22,016 Hz), the mean over frames of the log power and its standard deviation over frames (how
+much each band moves), channels averaged: 64 numbers. ``fd`` compares the generated examples with
+one half of the real windows, and ``fd_floor`` the other half with the same half: the distance
+that sampling alone gives at that size.
+
+``checkpoints=True`` scores the EMA generator of every checkpoint kept in the run folder as well,
+so the learning curve is visible (``gansynth-zoo evaluate RUN --checkpoints``).
 """
 from __future__ import annotations
 
@@ -36,13 +46,26 @@ from audiofeat.functional.psychoacoustic import masking_threshold, tonality
 from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.evaluation import load_generator
 from gansynth_zoo.metrics import report_metric
+from gansynth_zoo.metrics.frechet import frechet_distance
+from gansynth_zoo.training.checkpoint import list_checkpoints
 
-__all__ = ["SCORES", "evaluate_mdct", "example_scores", "score_mdct"]
+__all__ = ["SCORES", "band_statistics", "evaluate_mdct", "example_scores", "score_mdct"]
 
 #: The per-example statistics, in report order.
 SCORES = ("tonality", "below_threshold", "rms_dbfs")
 
 _SILENCE_DB = -200.0
+_BAND_BINS = 4  # MDCT bins per band of the FD embedding
+
+
+def band_statistics(coeffs: torch.Tensor) -> torch.Tensor:
+    """The FD embedding of MDCT windows ``(batch, channels, n_bins, frames)``: per band of
+    ``_BAND_BINS`` bins, the mean over frames of ``log10`` power and its std over frames (module
+    docstring), channels averaged; ``(batch, 2 * n_bins / _BAND_BINS)``."""
+    batch, channels, n_bins, frames = coeffs.shape
+    power = coeffs.double().square().reshape(batch, channels, n_bins // _BAND_BINS, _BAND_BINS, frames).mean(3)
+    level = (power + 1e-12).log10()
+    return torch.cat([level.mean(dim=3).mean(dim=1), level.std(dim=3).mean(dim=1)], dim=1)
 
 
 def _mdct_representation(representation: Representation) -> None:
@@ -83,6 +106,7 @@ def example_scores(x: torch.Tensor, representation: Representation, *,
         "tonality": tonality(coeffs).mean(dim=(1, 2)),
         "below_threshold": (coeffs.abs() < threshold).flatten(1).float().mean(dim=1),
         "rms_dbfs": 20.0 * rms.clamp_min(10.0 ** (_SILENCE_DB / 20.0)).log10(),
+        "embedding": band_statistics(coeffs),
     }
 
 
@@ -97,19 +121,20 @@ def score_mdct(batches: Iterable[tuple[torch.Tensor, torch.Tensor | None]],
 
     Returns:
         ``{"examples": n, name: mean, name + "_std": population std}`` for every name in
-        :data:`SCORES`.
+        :data:`SCORES`, and ``"embedding"``: the ``(n, d)`` :func:`band_statistics` of the examples.
     """
-    values: dict[str, list[torch.Tensor]] = {name: [] for name in SCORES}
+    values: dict[str, list[torch.Tensor]] = {name: [] for name in (*SCORES, "embedding")}
     for x, threshold in batches:
         for name, value in example_scores(x, representation, threshold=threshold).items():
             values[name].append(value.detach().double().cpu())
-    result: dict[str, float | int] = {"examples": sum(len(v) for v in values[SCORES[0]])}
+    result: dict[str, Any] = {"examples": sum(len(v) for v in values[SCORES[0]])}
     if not result["examples"]:
         raise ValueError("no examples to score")
-    for name, parts in values.items():
-        all_values = torch.cat(parts)
+    for name in SCORES:
+        all_values = torch.cat(values[name])
         result[name] = float(all_values.mean())
         result[f"{name}_std"] = float(all_values.std(correction=0))
+    result["embedding"] = torch.cat(values["embedding"]).numpy()
     return result
 
 
@@ -134,7 +159,7 @@ def _generated_batches(G: torch.nn.Module, export: dict[str, Any], samples: int,
     seeded with ``seed``, so the examples do not depend on ``batch_size``. A conditional model gets
     the labels in turn (``i`` modulo their number)."""
     generator = torch.Generator().manual_seed(seed)
-    conditioning = export["conditioning"]
+    conditioning = export.get("conditioning", torch.zeros(1, 0))  # training checkpoints have none
     for start in range(0, samples, batch_size):
         n = min(batch_size, samples - start)
         z = torch.stack([torch.randn(export["z_dim"], generator=generator) for _ in range(n)])
@@ -146,43 +171,54 @@ def _generated_batches(G: torch.nn.Module, export: dict[str, Any], samples: int,
 
 
 def evaluate_mdct(run_dir: str | os.PathLike, data, *, samples: int, seed: int = 0,
-                  device: torch.device | str = "cpu", batch_size: int = 8) -> dict[str, Any]:
+                  device: torch.device | str = "cpu", batch_size: int = 8, checkpoints: bool = False) -> dict[str, Any]:
     """Scores a run trained on MDCT data against its real windows; appends ``metric-mdct.jsonl``.
 
     Args:
         run_dir: the run folder (its ``generator.pt`` is evaluated).
         data: the run's :class:`gansynth_zoo.data.training.TrainingData` (model tensors ``data.x``
             and, when the cache has it, the masking threshold ``data.aux``).
-        samples: generated examples (at least 1); as many real windows are scored, or all of them
+        samples: generated examples (at least 2); as many real windows are scored, or all of them
             when there are fewer.
         seed: seeds the latents (example ``i`` gets the ``i``-th draw, whatever the batch size) and
             the choice of real windows.
         device: where generation and scoring run.
         batch_size: examples generated and scored at once (default 8; memory is that of one batch).
+        checkpoints: also score the EMA generator of every checkpoint in the run folder, oldest
+            first, each with its own record.
 
     Returns:
-        The record written (module docstring): ``step``, ``samples``, ``real_examples``, ``seed``,
-        ``real_threshold`` (``"cache"`` or ``"computed"``) and the statistics.
+        The record of ``generator.pt`` (module docstring): ``step``, ``samples``, ``real_examples``,
+        ``seed``, ``real_threshold`` (``"cache"`` or ``"computed"``), the statistics, ``fd`` and
+        ``fd_floor``.
 
     Raises:
         ConfigError: the run's representation is not the MDCT alone.
-        ValueError: ``samples`` or ``batch_size`` below 1.
+        ValueError: ``samples`` below 2 or ``batch_size`` below 1.
     """
-    if samples < 1 or batch_size < 1:
-        raise ValueError(f"samples and batch_size must be positive, got {samples} and {batch_size}")
+    if samples < 2 or batch_size < 1:
+        raise ValueError(f"samples must be at least 2 and batch_size positive, got {samples} and {batch_size}")
     run_dir = Path(run_dir)
     representation = Representation.from_dict(data.info["representation"])
     _mdct_representation(representation)
     device = torch.device(device)
-    G, export = load_generator(run_dir, device)
-    generated = score_mdct(_generated_batches(G, export, samples, seed, batch_size, device), representation)
     rows = _real_rows(len(data), samples, seed)
     real = score_mdct(_real_batches(data, rows, batch_size, device), representation)
-    result: dict[str, Any] = {"step": int(export["step"]), "samples": generated["examples"],
-                              "real_examples": real["examples"], "seed": seed,
-                              "real_threshold": "computed" if data.aux is None else "cache"}
-    for name in SCORES:
-        result[name], result[f"{name}_std"] = generated[name], generated[f"{name}_std"]
-        result[f"{name}_real"], result[f"{name}_real_std"] = real[name], real[f"{name}_std"]
-    report_metric(run_dir, "mdct", result, checkpoint=f"generator.pt (step {export['step']})")
+    half = len(rows) // 2
+    if half < 2:
+        raise ValueError(f"the cache has {len(rows)} windows; the FD floor needs at least 4")
+    reference, other = real["embedding"][:half], real["embedding"][half:2 * half]
+    sources = [*list_checkpoints(run_dir), run_dir / "generator.pt"] if checkpoints else [run_dir / "generator.pt"]
+    for source in sources:
+        G, export = load_generator(source, device)
+        generated = score_mdct(_generated_batches(G, export, samples, seed, batch_size, device), representation)
+        result: dict[str, Any] = {"step": int(export["step"]), "samples": generated["examples"],
+                                  "real_examples": real["examples"], "seed": seed,
+                                  "real_threshold": "computed" if data.aux is None else "cache"}
+        for name in SCORES:
+            result[name], result[f"{name}_std"] = generated[name], generated[f"{name}_std"]
+            result[f"{name}_real"], result[f"{name}_real_std"] = real[name], real[f"{name}_std"]
+        result["fd"] = frechet_distance(generated["embedding"][:half], reference)
+        result["fd_floor"] = frechet_distance(other, reference)
+        report_metric(run_dir, "mdct", result, checkpoint=f"{source.name} (step {export['step']})")
     return result

@@ -19,7 +19,7 @@ from gansynth_zoo import builders
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.audio import Representation
-from gansynth_zoo.mdct_evaluation import SCORES, evaluate_mdct, example_scores, score_mdct
+from gansynth_zoo.mdct_evaluation import SCORES, band_statistics, evaluate_mdct, example_scores, score_mdct
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "pipelines" / "configs" / "mp3net-small.toml"
@@ -74,7 +74,29 @@ def test_evaluate_command_writes_the_mdct_record(run):
         assert 0 <= record[key] <= 1
     for key in ("rms_dbfs", "rms_dbfs_real"):
         assert -200 <= record[key] <= 0
+    assert record["fd"] >= 0 and record["fd_floor"] >= 0
     assert not (run_dir / "metric-audio.jsonl").exists()
+
+
+def test_every_checkpoint_kept_is_scored_for_the_learning_curve(run):
+    run_dir, data = run
+    before = len((run_dir / "metric-mdct.jsonl").read_text().splitlines()) if (
+        run_dir / "metric-mdct.jsonl").exists() else 0
+    result = CliRunner().invoke(main, ["evaluate", str(run_dir), "--samples", "10", "--checkpoints"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (run_dir / "metric-mdct.jsonl").read_text().splitlines()[before:]]
+    assert [r["checkpoint"] for r in records] == ["ckpt-00000001.pt (step 1)", "generator.pt (step 1)"]
+    assert records[0]["tonality"] == records[1]["tonality"]  # the checkpoint's EMA generator is generator.pt's
+
+
+def test_band_statistics_embed_level_and_movement_per_band():
+    coeffs = torch.zeros(2, 2, 128, 16)
+    coeffs[0, :, 8:12] = 1.0  # band 2 steady at power 1
+    coeffs[1, :, 8:12, ::2] = 1.0  # band 2 switching on and off
+    embedding = band_statistics(coeffs)
+    assert embedding.shape == (2, 64)
+    assert embedding[0, 2] == pytest.approx(0.0, abs=1e-9) and embedding[0, 34] == pytest.approx(0.0, abs=1e-9)
+    assert embedding[0, 0] == pytest.approx(-12.0) and embedding[1, 34] > 5  # silence; a moving band
 
 
 def test_examples_do_not_depend_on_the_batch_size_and_the_real_subset_is_seeded(run):
@@ -86,8 +108,8 @@ def test_examples_do_not_depend_on_the_batch_size_and_the_real_subset_is_seeded(
         assert batched[key] == expected
     assert whole["real_examples"] == 5  # a subset of the six windows, the same for the same seed
     assert evaluate_mdct(run_dir, data, samples=5, seed=1)["tonality"] != whole["tonality"]
-    with pytest.raises(ValueError, match="samples and batch_size must be positive"):
-        evaluate_mdct(run_dir, data, samples=0)
+    with pytest.raises(ValueError, match="samples must be at least 2"):
+        evaluate_mdct(run_dir, data, samples=1)
 
 
 def test_real_against_real_gives_equal_statistics(run):
