@@ -35,7 +35,7 @@ BIN = "$$VENV/bin"
 
 .PHONY: venv test test-slow test-gpu lint bench demo features data-embedded data-oneshots oneshots-manifest data-music data-piano data-mnist \
 	train-mnist train-cgan music-small-manifest \
-	train-mp3net study-diversity clean-venv
+	train-mp3net train-mp3net-music study-diversity clean-venv
 
 venv: $(STAMP)
 
@@ -102,14 +102,14 @@ features: $(STAMP)
 		--workers "$$WORKERS" $$SET
 
 # Train, sample every category, time and evaluate a run (audio runs end with the per-subclass table):
-# $(call run-gan,CONFIG)
+# $(call run-gan,CONFIG[,EVALUATE OPTIONS])
 define run-gan
 	@set -ef; run=$$($(BIN)/gansynth-zoo train --config pipelines/configs/$(1).toml --out "$$RUNS" \
 		--device "$$DEVICE" $$SET | tee /dev/stderr | sed -n 's/^done: //p'); \
 	[ -n "$$run" ] || { echo "$(1): training failed" >&2; exit 1; }; \
 	$(BIN)/gansynth-zoo sample "$$run" --n 4 --out "$$run/samples" --device "$$DEVICE"; \
 	$(BIN)/gansynth-zoo rtf "$$run" --device "$$DEVICE"; \
-	$(BIN)/gansynth-zoo evaluate "$$run" --device "$$DEVICE"; \
+	$(BIN)/gansynth-zoo evaluate "$$run" --device "$$DEVICE" $(2); \
 	echo "$(1): run, samples and metrics in $$run"
 endef
 
@@ -123,8 +123,15 @@ train-cgan: oneshots-manifest
 		OUTPUT="$$DATA/features/oneshots.h5" FEATURES=oneshots SET=
 	$(call run-gan,cgan-oneshots)
 
-# MP3net on real music (issue 9): the CPU-sized config on every 8th track of `make data-music` (29 of
-# 230 tracks, about 2 hours of audio), cut into 1.49 s windows every 5.9 s.
+# MP3net at CPU scale (issue 17): pipelines/configs/mp3net-cpu.toml on the rendered solo piano of
+# `make data-piano` (1.49 s windows every 8.9 s, about 4,300), evaluated at every checkpoint kept.
+train-mp3net: data-piano
+	$(MAKE) --no-print-directory features INPUT="$$DATA/piano/manifest.csv" \
+		OUTPUT="$$DATA/features/piano.h5" FEATURES=piano SET=
+	$(call run-gan,mp3net-cpu,--checkpoints)
+
+# The same model on the soundtrack corpus (issue 9), every 8th track of `make data-music` (29 of 230
+# tracks, about 2 hours of audio) cut into 1.49 s windows every 5.9 s.
 music-small-manifest: $(STAMP)
 	@test -f "$$DATA/music/manifest.csv" || $(MAKE) --no-print-directory data-music
 	@if [ ! "$$DATA/music/manifest-small.csv" -nt "$$DATA/music/manifest.csv" ]; then \
@@ -132,10 +139,10 @@ music-small-manifest: $(STAMP)
 		mv "$$DATA/music/manifest-small.csv.tmp" "$$DATA/music/manifest-small.csv"; \
 	fi
 
-train-mp3net: music-small-manifest
+train-mp3net-music: music-small-manifest
 	$(MAKE) --no-print-directory features INPUT="$$DATA/music/manifest-small.csv" \
 		OUTPUT="$$DATA/features/music-small.h5" FEATURES=music-small SET=
-	$(call run-gan,mp3net-small)
+	$(call run-gan,mp3net-cpu-music,--checkpoints)
 
 # The diversity study (issue 8): seeds 0-2 at mode-seeking weight 0 and at the weight the study in
 # docs/results.md chose (from 0.1, 0.3 and 1 on MNIST, 0.05, 0.3 and 1 on audio) on the MNIST cGAN

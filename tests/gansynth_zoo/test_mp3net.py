@@ -27,12 +27,17 @@ from gansynth_zoo.training.checkpoint import load_checkpoint
 from gansynth_zoo.training.loop import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = sorted((ROOT / "pipelines" / "configs").glob("mp3net-*.toml"))
+ALL_CONFIGS = sorted((ROOT / "pipelines" / "configs").glob("mp3net-*.toml"))
+CONFIGS = [p for p in ALL_CONFIGS if load_config(p).model.name == "mp3net"]  # MP3net's own architecture
+CPU_CONFIGS = [p for p in ALL_CONFIGS if p not in CONFIGS]  # the CPU recipe (SNGAN pair, cube-root MDCT)
 SMALL = ROOT / "pipelines" / "configs" / "mp3net-small.toml"
 # Every config, shrunk for a CPU step: 64 frames (0.37 s), 3 blocks, widths 4..16, batch 4.
 SHRINK = ["data.shape=[2, 128, 64]", "model.generator.n_blocks=3", "model.discriminator.n_blocks=3",
           "model.generator.channels_base=4", "model.discriminator.channels_base=4",
           "model.generator.channels_max=16", "model.discriminator.channels_max=16", "train.batch_size=4"]
+# The CPU configs shrunk alike: 64 frames, start map 4 x 2, widths 8.
+SHRINK_CPU = ["data.shape=[2, 128, 64]", "model.generator.start=[4, 2]", "model.generator.channels=[8, 8, 8, 8, 8, 8]",
+              "model.discriminator.channels=[8, 8, 8, 8, 8]", "train.batch_size=4"]
 CPU = torch.device("cpu")
 
 
@@ -257,6 +262,29 @@ def test_every_config_builds_and_takes_one_step_on_cpu(path, tmp_path):
     assert all(math.isfinite(v) for v in scalars.values())
     after = [*state.G.parameters(), *state.D.parameters()]
     assert all(not torch.equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize("path", CPU_CONFIGS, ids=lambda p: p.stem)
+def test_cpu_configs_build_and_take_one_step_on_the_cube_root_mdct(path, tmp_path):
+    config = load_config(path)
+    with torch.device("meta"):
+        builders.build_models(config, config.data.shape, 0)  # full size, no memory
+    features = _feature_config(config)
+    assert (features.audio.channels, features.mdct.n_bins, config.data.frames) == tuple(config.data.shape)
+    assert config.data.normalization == "cbrt" and config.loss.psychoacoustic_noise
+    small = load_config(path, SHRINK_CPU)
+    data = _music(small.data.shape, features)
+    data.x = compand(data.x)  # what the cache loader gives with normalization = "cbrt"
+    data.info["representation"]["normalization"] = "cbrt"
+    transform = builders.build_critic_transform(small, data, CPU)
+    assert transform.scale == "cbrt" and transform.shape == "masking"
+    state = builders.build_state(small, data, CPU)
+    # every weight moves (the score's bias gets a zero hinge gradient at the start: all terms active)
+    weights = [p for p in (*state.G.parameters(), *state.D.parameters()) if p.dim() > 1]
+    before = [p.detach().clone() for p in weights]
+    scalars = Trainer(small, state, data, tmp_path, CPU, critic_transform=transform).train_step()
+    assert all(math.isfinite(v) for v in scalars.values())
+    assert all(not torch.equal(a, b) for a, b in zip(before, weights))
 
 
 def test_resume_with_psychoacoustic_noise_is_exact(tmp_path):
