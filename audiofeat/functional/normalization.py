@@ -118,13 +118,16 @@ def affine_denormalize(y: torch.Tensor, *, scale: float, shift: float) -> torch.
     return (y - float(shift)) / _check_scale(scale)
 
 
-def compand(x: torch.Tensor, *, power: float = 1 / 3, clip: bool = True) -> torch.Tensor:
+def compand(x: torch.Tensor, *, power: float = 1 / 3, clip: bool = True, smooth: float = 0.0) -> torch.Tensor:
     """``sign(x) |x|^power``, clipped to [-1, 1] when ``clip`` (module docstring).
 
-    The gradient at 0 is infinite for ``power < 1``; :func:`expand` is the direction a generator
-    differentiates through, and it is smooth."""
+    For ``power < 1`` the slope at 0 is infinite, and autograd gives NaN there. Code that
+    differentiates through it passes ``smooth > 0``: ``x (x^2 + smooth^2)^((power - 1) / 2)``, equal
+    to the exact curve where ``|x| >> smooth`` and with slope ``smooth^(power - 1)`` at 0."""
     check_positive("power", power)
-    y = x.sign() * x.abs().pow(power)
+    if smooth < 0:
+        raise ParameterError(f"smooth must be >= 0, got {smooth}")
+    y = x * (x.square() + smooth ** 2).pow((power - 1) / 2) if smooth else x.sign() * x.abs().pow(power)
     return y.clamp(-1.0, 1.0) if clip else y
 
 

@@ -23,6 +23,9 @@ from audiofeat.transforms import PsychoacousticFilter
 
 __all__ = ["PsychoacousticNoise"]
 
+# Below any audible MDCT amplitude (thresholds are 1e-6 and up): keeps the cube root's gradient finite.
+_SMOOTH = 1e-8
+
 
 class PsychoacousticNoise(nn.Module):
     """``x + T n / 6`` with ``n`` standard normal: MP3net's noise on every discriminator input.
@@ -66,4 +69,4 @@ class PsychoacousticNoise(nn.Module):
             if self.shape == "white":  # the same power per example, spread evenly
                 threshold = threshold.square().mean(dim=(1, 2, 3), keepdim=True).sqrt().expand_as(x)
             noisy = psychoacoustic_noise(x, threshold)
-            return compand(noisy) if self.scale == "cbrt" else noisy
+            return compand(noisy, smooth=_SMOOTH) if self.scale == "cbrt" else noisy

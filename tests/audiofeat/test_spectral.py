@@ -332,6 +332,11 @@ def test_signed_cube_root_companding_round_trip():
     torch.testing.assert_close(AF.expand(y)[1:], x[1:])  # -1.5 was clipped to -1
     assert AF.compand(torch.tensor([8.0]), clip=False).item() == pytest.approx(2.0)
     torch.testing.assert_close(AF.expand(AF.compand(x, power=0.5, clip=False), power=0.5), x)
+    z = torch.tensor([0.0, 1e-3, -0.027], dtype=torch.float64, requires_grad=True)
+    smooth = AF.compand(z, smooth=1e-8)
+    torch.testing.assert_close(smooth[1:], AF.compand(z)[1:], rtol=1e-9, atol=0)
+    (grad,) = torch.autograd.grad(smooth.sum(), z)
+    assert torch.isfinite(grad).all() and grad[0] == pytest.approx(1e-8 ** (-2 / 3))
 
 
 def test_bin_statistics_streaming_equals_numpy(rng, tmp_path):

@@ -192,7 +192,8 @@ def test_noise_for_cube_root_models_is_added_to_the_linear_amplitudes():
     torch.manual_seed(1)
     out = PsychoacousticNoise(scale="cbrt")(compand(data.x), data.aux)
     torch.manual_seed(1)
-    torch.testing.assert_close(out, compand(data.x + data.aux * torch.randn(data.x.shape) / 6.0))
+    # the smoothing below 1e-8 moves near-silent values by at most 1e-4
+    torch.testing.assert_close(out, compand(data.x + data.aux * torch.randn(data.x.shape) / 6.0), rtol=1e-5, atol=1e-4)
 
 
 def test_critic_transform_is_built_from_the_cache_parameters():
