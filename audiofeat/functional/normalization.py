@@ -36,6 +36,7 @@ References:
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -43,7 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from audiofeat._checks import check_positive, check_tensor
+from audiofeat._checks import check_positive, check_range, check_tensor
 from audiofeat.exceptions import ParameterError
 
 __all__ = [
@@ -125,8 +126,7 @@ def compand(x: torch.Tensor, *, power: float = 1 / 3, clip: bool = True, smooth:
     differentiates through it passes ``smooth > 0``: ``x (x^2 + smooth^2)^((power - 1) / 2)``, equal
     to the exact curve where ``|x| >> smooth`` and with slope ``smooth^(power - 1)`` at 0."""
     check_positive("power", power)
-    if smooth < 0:
-        raise ParameterError(f"smooth must be >= 0, got {smooth}")
+    check_range("smooth", smooth, 0.0, math.inf)
     y = x * (x.square() + smooth ** 2).pow((power - 1) / 2) if smooth else x.sign() * x.abs().pow(power)
     return y.clamp(-1.0, 1.0) if clip else y
 
