@@ -7,13 +7,20 @@ the trials): a DCGAN-shaped network with the training recipe that small-data GAN
 Generator: ``[z, c]`` -> linear -> a ``channels[0] x start`` map -> batch norm, ReLU; then each
 further width is nearest x2 upsampling -> 3x3 conv -> batch norm -> ReLU (resize-convolution, which
 does not make the checkerboard texture of strided transposed convolutions; Odena et al. 2016), and
-a final 3x3 conv with tanh. ``shape[1:] == start * 2**(len(channels) - 1)``.
+a final 3x3 conv with tanh. ``shape[1:] == start * 2**(len(channels) - 1)``. ``padding = "reflect"``
+pads the convolutions with the map's own edge instead of zeros, so that the borders of a window cut
+from a longer signal (MDCT frames of music) are not drawn differently from its middle.
+``noise_inputs = true`` adds StyleGAN's per-position noise with a learned scale after every batch
+norm (:class:`NoiseInput`), for the dense fine texture of real spectra.
 
 Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
 normalised linear score; with ``conditioning = "projection"`` the score also gets
 ``<embed(c), h>`` with ``h`` the spatially summed last features (Miyato and Koyama 2018), and
-``"both"`` uses maps and projection together. Use it with the hinge loss and Adam betas (0, 0.9).
+``"both"`` uses maps and projection together. ``minibatch_std = g`` appends, before the score, the
+standard deviation over groups of ``g`` examples (ProGAN's minibatch-std channel), so that the critic
+sees how varied a batch is and a generator that gives every latent the same clip is told apart.
+Use it with the hinge loss and Adam betas (0, 0.9).
 """
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from gansynth_zoo.nn.layers import append_condition_maps, assert_shape, check_choice, check_geometry
+from gansynth_zoo.nn.layers import MinibatchStd, NoiseInput, append_condition_maps, assert_shape, check_choice, check_geometry
 
 __all__ = ["Discriminator", "Generator"]
 
@@ -38,25 +45,33 @@ class Generator(nn.Module):
         shape: output ``(channels, freq, frames)``.
         channels: width at the start resolution and after each upsampling.
         start: ``(freq, frames)`` of the first map.
+        padding: ``"zeros"`` or ``"reflect"``, the padding of every 3x3 conv.
+        noise_inputs: per-position noise with a learned scale after every batch norm.
 
     Shape:
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
     """
 
     def __init__(self, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
-                 channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4)):
+                 channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4),
+                 padding: Literal["zeros", "reflect"] = "zeros", noise_inputs: bool = False):
         super().__init__()
+        check_choice("padding", padding, ("zeros", "reflect"))
         self.shape, ch, self.start = check_geometry(shape, channels, start)
         if z_dim < 1 or c_dim < 0:
             raise ValueError(f"z_dim > 0 and c_dim >= 0 are required; got {z_dim}, {c_dim}")
         self.z_dim, self.c_dim = z_dim, c_dim
         self.project = nn.Linear(z_dim + c_dim, ch[0] * self.start[0] * self.start[1], bias=False)
-        layers: list[nn.Module] = [nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True)]
+        def activation(width: int) -> list[nn.Module]:
+            noise = [NoiseInput(width)] if noise_inputs else []
+            return [nn.BatchNorm2d(width), *noise, nn.ReLU(inplace=True)]
+
+        layers = activation(ch[0])
         for i in range(1, len(ch)):
             layers += [nn.Upsample(scale_factor=2.0, mode="nearest"),
-                       nn.Conv2d(ch[i - 1], ch[i], 3, padding=1, bias=False), nn.BatchNorm2d(ch[i]),
-                       nn.ReLU(inplace=True)]
-        layers += [nn.Conv2d(ch[-1], self.shape[0], 3, padding=1), nn.Tanh()]
+                       nn.Conv2d(ch[i - 1], ch[i], 3, padding=1, padding_mode=padding, bias=False),
+                       *activation(ch[i])]
+        layers += [nn.Conv2d(ch[-1], self.shape[0], 3, padding=1, padding_mode=padding), nn.Tanh()]
         self.body = nn.Sequential(*layers)
         self.width = ch[0]
 
@@ -76,6 +91,7 @@ class Discriminator(nn.Module):
         channels: width of each strided conv.
         conditioning: ``"concat"`` (input maps), ``"projection"``, ``"both"`` or ``"none"``.
         n_classes_aux: logits of an auxiliary-classifier head on the summed features (0: none).
+        minibatch_std: group size of a minibatch-std channel before the score (0: none).
 
     Shape:
         ``x`` ``(batch, *shape)``, ``c`` ``(batch, c_dim)`` -> ``(batch,)`` [and ``(batch, n_classes_aux)``].
@@ -83,7 +99,8 @@ class Discriminator(nn.Module):
 
     def __init__(self, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (16, 32, 64, 128),
-                 conditioning: Literal["concat", "projection", "both", "none"] = "concat", n_classes_aux: int = 0):
+                 conditioning: Literal["concat", "projection", "both", "none"] = "concat", n_classes_aux: int = 0,
+                 minibatch_std: int = 0):
         super().__init__()
         check_choice("conditioning", conditioning, ("concat", "projection", "both", "none"))
         factor = 2 ** len(channels)
@@ -91,8 +108,9 @@ class Discriminator(nn.Module):
         if len(self.shape) != 3 or not channels or self.shape[1] % factor or self.shape[2] % factor:
             raise ValueError(f"shape {list(shape)} must be (channels, freq, frames) with freq and frames "
                              f"multiples of 2**len(channels) = {factor}")
-        if c_dim < 0 or n_classes_aux < 0:
-            raise ValueError(f"c_dim >= 0 and n_classes_aux >= 0 are required; got {c_dim}, {n_classes_aux}")
+        if c_dim < 0 or n_classes_aux < 0 or minibatch_std < 0:
+            raise ValueError(f"c_dim, n_classes_aux and minibatch_std must be >= 0; got {c_dim}, {n_classes_aux}, "
+                             f"{minibatch_std}")
         self.c_dim = c_dim
         self.conditioning = conditioning if c_dim else "none"
         maps = c_dim if self.conditioning in ("concat", "both") else 0
@@ -102,8 +120,9 @@ class Discriminator(nn.Module):
             layers += [spectral_norm(nn.Conv2d(ch_in, ch, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
             ch_in = ch
         self.body = nn.Sequential(*layers)
+        self.minibatch_std = MinibatchStd(minibatch_std) if minibatch_std else None
         cells = (self.shape[1] // factor) * (self.shape[2] // factor)
-        self.score = spectral_norm(nn.Linear(ch_in * cells, 1))
+        self.score = spectral_norm(nn.Linear((ch_in + bool(minibatch_std)) * cells, 1))
         self.embed = spectral_norm(nn.Linear(c_dim, ch_in, bias=False)) if self.conditioning in (
             "projection", "both") else None
         self.classifier = nn.Linear(ch_in, n_classes_aux) if n_classes_aux else None
@@ -113,7 +132,8 @@ class Discriminator(nn.Module):
         assert_shape(c, [x.shape[0], self.c_dim])
         inputs = append_condition_maps(x, c) if self.conditioning in ("concat", "both") else x
         h = self.body(inputs)
-        score = self.score(h.flatten(1)).squeeze(1)
+        scored = self.minibatch_std(h) if self.minibatch_std is not None else h
+        score = self.score(scored.flatten(1)).squeeze(1)
         pooled = h.sum(dim=(2, 3))
         if self.embed is not None:
             score = score + (self.embed(c.to(x.dtype)) * pooled).sum(dim=1)

@@ -11,6 +11,7 @@ from gansynth_zoo import builders
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.training import TrainingData
 from gansynth_zoo.models.sngan import Discriminator, Generator
+from gansynth_zoo.nn.layers import NoiseInput
 from gansynth_zoo.training.loop import Trainer
 
 
@@ -75,6 +76,57 @@ def test_generator_upsamples_without_transposed_convolutions():
     G = Generator(z_dim=4, shape=(1, 32, 32), channels=(8, 8, 8, 8), start=(4, 4))
     assert not any(isinstance(m, nn.ConvTranspose2d) for m in G.modules())
     assert sum(isinstance(m, nn.Upsample) and m.mode == "nearest" for m in G.modules()) == 3
+
+
+def test_minibatch_std_lets_the_critic_see_batch_variety():
+    """Without the channel each score depends on its own example only; with it, on its group's spread."""
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 16, 16)
+    varied = torch.cat([x[:1], torch.randn(3, 1, 16, 16)])
+    same = x[:1].expand(4, -1, -1, -1)
+    for group, changes in ((0, False), (4, True)):
+        D = Discriminator(shape=(1, 16, 16), channels=(4, 8), conditioning="none", minibatch_std=group).eval()
+        c = torch.zeros(4, 0)
+        assert (not torch.allclose(D(varied, c)[0], D(same, c)[0])) == changes
+    with pytest.raises(ValueError, match="minibatch_std must be >= 0"):
+        Discriminator(minibatch_std=-1)
+
+
+def test_reflect_padding_draws_the_edges_like_the_middle():
+    """With reflection padding a generator whose every conv sees a constant map returns a constant
+    map; zero padding makes its border differ."""
+    for padding, flat in (("zeros", False), ("reflect", True)):
+        G = Generator(z_dim=4, shape=(1, 16, 16), channels=(4, 4, 4), start=(4, 4), padding=padding).eval()
+        for m in G.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.constant_(m.weight, 0.01)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.bias)  # a constant map of ones after every norm
+        with torch.no_grad():
+            G.project.weight.zero_()
+            x = G(torch.randn(2, 4), torch.zeros(2, 0))
+        assert torch.allclose(x, x[:, :, :1, :1].expand_as(x), atol=1e-6) == flat
+    with pytest.raises(ValueError, match="padding must be one of"):
+        Generator(padding="circular")
+
+
+def test_noise_inputs_start_silent_and_learn_a_scale():
+    """Each noise input starts at scale zero (the plain generator) and gets a gradient for its scale."""
+    torch.manual_seed(0)
+    G = Generator(z_dim=4, shape=(1, 16, 16), channels=(4, 4, 4), start=(4, 4), noise_inputs=True).train()
+    noises = [m for m in G.modules() if isinstance(m, NoiseInput)]
+    assert len(noises) == 3
+    z, c = torch.randn(3, 4), torch.zeros(3, 0)
+    torch.manual_seed(1)
+    a = G(z, c)
+    torch.manual_seed(2)
+    assert torch.equal(a, G(z, c))  # zero scale: the noise does nothing yet
+    a.square().sum().backward()
+    assert all(m.scale.grad is not None and m.scale.grad.abs().sum() > 0 for m in noises)
+    with torch.no_grad():
+        for m in noises:
+            m.scale.fill_(0.5)
+    assert not torch.equal(G(z, c), G(z, c))  # fresh noise on every call
 
 
 def _striped_data(n_labels: int = 2, per_label: int = 32) -> TrainingData:
