@@ -31,7 +31,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from gansynth_zoo.nn.layers import MinibatchStd, NoiseInput, append_condition_maps, assert_shape, check_choice, check_geometry
+from gansynth_zoo.nn.layers import (MinibatchStd, NoiseInput, append_condition_maps, assert_shape,
+                                    check_choice, check_geometry)
 
 __all__ = ["Discriminator", "Generator"]
 
@@ -62,6 +63,7 @@ class Generator(nn.Module):
             raise ValueError(f"z_dim > 0 and c_dim >= 0 are required; got {z_dim}, {c_dim}")
         self.z_dim, self.c_dim = z_dim, c_dim
         self.project = nn.Linear(z_dim + c_dim, ch[0] * self.start[0] * self.start[1], bias=False)
+
         def activation(width: int) -> list[nn.Module]:
             noise = [NoiseInput(width)] if noise_inputs else []
             return [nn.BatchNorm2d(width), *noise, nn.ReLU(inplace=True)]
@@ -109,8 +111,8 @@ class Discriminator(nn.Module):
             raise ValueError(f"shape {list(shape)} must be (channels, freq, frames) with freq and frames "
                              f"multiples of 2**len(channels) = {factor}")
         if c_dim < 0 or n_classes_aux < 0 or minibatch_std < 0:
-            raise ValueError(f"c_dim, n_classes_aux and minibatch_std must be >= 0; got {c_dim}, {n_classes_aux}, "
-                             f"{minibatch_std}")
+            raise ValueError(f"c_dim, n_classes_aux and minibatch_std must be >= 0; got {c_dim}, "
+                             f"{n_classes_aux}, {minibatch_std}")
         self.c_dim = c_dim
         self.conditioning = conditioning if c_dim else "none"
         maps = c_dim if self.conditioning in ("concat", "both") else 0

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "NoiseInput", "PixelNorm", "append_condition_maps"]
+__all__ = ["EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "NoiseInput", "PixelNorm",
+           "append_condition_maps"]
 
 
 def append_condition_maps(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
