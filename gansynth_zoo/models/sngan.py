@@ -11,7 +11,11 @@ a final 3x3 conv with tanh. ``shape[1:] == start * 2**(len(channels) - 1)``. ``p
 pads the convolutions with the map's own edge instead of zeros, so that the borders of a window cut
 from a longer signal (MDCT frames of music) are not drawn differently from its middle.
 ``noise_inputs = true`` adds StyleGAN's per-position noise with a learned scale after every batch
-norm (:class:`NoiseInput`), for the dense fine texture of real spectra.
+norm (:class:`NoiseInput`), for the dense fine texture of real spectra. ``output_root = r`` follows
+the tanh by the signed ``r``-th root, ``sign(t) |t|^(1/r)`` (smoothed at 0): a network's output is
+densest around 0, while the cube roots of real MDCT coefficients are rarest there (the root of a
+roughly Gaussian variable has a density that vanishes at 0), so a generator that writes the cube
+root directly makes spectra that are too sparse; the root moves its output's mass away from 0.
 
 Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
@@ -48,6 +52,7 @@ class Generator(nn.Module):
         start: ``(freq, frames)`` of the first map.
         padding: ``"zeros"`` or ``"reflect"``, the padding of every 3x3 conv.
         noise_inputs: per-position noise with a learned scale after every batch norm.
+        output_root: ``r >= 1``; the output is ``sign(t) |t|^(1/r)`` of the tanh's ``t`` (1: ``t``).
 
     Shape:
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
@@ -55,9 +60,12 @@ class Generator(nn.Module):
 
     def __init__(self, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4),
-                 padding: Literal["zeros", "reflect"] = "zeros", noise_inputs: bool = False):
+                 padding: Literal["zeros", "reflect"] = "zeros", noise_inputs: bool = False,
+                 output_root: float = 1.0):
         super().__init__()
         check_choice("padding", padding, ("zeros", "reflect"))
+        if output_root < 1:
+            raise ValueError(f"output_root must be >= 1, got {output_root}")
         self.shape, ch, self.start = check_geometry(shape, channels, start)
         if z_dim < 1 or c_dim < 0:
             raise ValueError(f"z_dim > 0 and c_dim >= 0 are required; got {z_dim}, {c_dim}")
@@ -74,6 +82,8 @@ class Generator(nn.Module):
                        nn.Conv2d(ch[i - 1], ch[i], 3, padding=1, padding_mode=padding, bias=False),
                        *activation(ch[i])]
         layers += [nn.Conv2d(ch[-1], self.shape[0], 3, padding=1, padding_mode=padding), nn.Tanh()]
+        if output_root != 1:
+            layers.append(SignedRoot(output_root))
         self.body = nn.Sequential(*layers)
         self.width = ch[0]
 
@@ -82,6 +92,19 @@ class Generator(nn.Module):
         assert_shape(c, [z.shape[0], self.c_dim])
         h = self.project(torch.cat([z, c.to(z.dtype)], dim=1))
         return self.body(h.view(-1, self.width, *self.start))
+
+
+class SignedRoot(nn.Module):
+    """``sign(t) |t|^(1/r)``, computed as ``t (t^2 + eps)^((1/r - 1) / 2)`` so that its slope at 0 is
+    finite (``eps^((1/r - 1) / 2)``, 10 for ``r = 2`` and the default ``eps``); it maps [-1, 1] onto
+    itself up to ``eps``."""
+
+    def __init__(self, r: float, eps: float = 1e-4):
+        super().__init__()
+        self.exponent, self.eps = (1.0 / r - 1.0) / 2.0, eps
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return t * (t.square() + self.eps).pow(self.exponent)
 
 
 class Discriminator(nn.Module):
