@@ -10,12 +10,11 @@ does not make the checkerboard texture of strided transposed convolutions; Odena
 a final 3x3 conv with tanh. ``shape[1:] == start * 2**(len(channels) - 1)``. ``padding = "reflect"``
 pads the convolutions with the map's own edge instead of zeros, so that the borders of a window cut
 from a longer signal (MDCT frames of music) are not drawn differently from its middle.
-``noise_inputs = true`` adds StyleGAN's per-position noise with a learned scale after every batch
-norm (:class:`NoiseInput`), for the dense fine texture of real spectra. ``output_root = r`` follows
-the tanh by the signed ``r``-th root, ``sign(t) |t|^(1/r)`` (smoothed at 0): a network's output is
-densest around 0, while the cube roots of real MDCT coefficients are rarest there (the root of a
-roughly Gaussian variable has a density that vanishes at 0), so a generator that writes the cube
-root directly makes spectra that are too sparse; the root moves its output's mass away from 0.
+``output_root = r`` follows the tanh by the signed ``r``-th root, ``sign(t) |t|^(1/r)`` (smoothed at
+0): a network's output is densest around 0, while the cube roots of real MDCT coefficients are
+rarest there (the cube root of a roughly Gaussian variable has a density that vanishes at 0), so a
+generator that writes the cube root directly makes spectra that are too sparse; the root moves its
+output's mass away from 0.
 
 Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
@@ -35,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from gansynth_zoo.nn.layers import (MinibatchStd, NoiseInput, append_condition_maps, assert_shape,
+from gansynth_zoo.nn.layers import (MinibatchStd, append_condition_maps, assert_shape,
                                     check_choice, check_geometry)
 
 __all__ = ["Discriminator", "Generator"]
@@ -51,7 +50,6 @@ class Generator(nn.Module):
         channels: width at the start resolution and after each upsampling.
         start: ``(freq, frames)`` of the first map.
         padding: ``"zeros"`` or ``"reflect"``, the padding of every 3x3 conv.
-        noise_inputs: per-position noise with a learned scale after every batch norm.
         output_root: ``r >= 1``; the output is ``sign(t) |t|^(1/r)`` of the tanh's ``t`` (1: ``t``).
 
     Shape:
@@ -60,8 +58,7 @@ class Generator(nn.Module):
 
     def __init__(self, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4),
-                 padding: Literal["zeros", "reflect"] = "zeros", noise_inputs: bool = False,
-                 output_root: float = 1.0):
+                 padding: Literal["zeros", "reflect"] = "zeros", output_root: float = 1.0):
         super().__init__()
         check_choice("padding", padding, ("zeros", "reflect"))
         if output_root < 1:
@@ -71,16 +68,11 @@ class Generator(nn.Module):
             raise ValueError(f"z_dim > 0 and c_dim >= 0 are required; got {z_dim}, {c_dim}")
         self.z_dim, self.c_dim = z_dim, c_dim
         self.project = nn.Linear(z_dim + c_dim, ch[0] * self.start[0] * self.start[1], bias=False)
-
-        def activation(width: int) -> list[nn.Module]:
-            noise = [NoiseInput(width)] if noise_inputs else []
-            return [nn.BatchNorm2d(width), *noise, nn.ReLU(inplace=True)]
-
-        layers = activation(ch[0])
+        layers: list[nn.Module] = [nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True)]
         for i in range(1, len(ch)):
             layers += [nn.Upsample(scale_factor=2.0, mode="nearest"),
                        nn.Conv2d(ch[i - 1], ch[i], 3, padding=1, padding_mode=padding, bias=False),
-                       *activation(ch[i])]
+                       nn.BatchNorm2d(ch[i]), nn.ReLU(inplace=True)]
         layers += [nn.Conv2d(ch[-1], self.shape[0], 3, padding=1, padding_mode=padding), nn.Tanh()]
         if output_root != 1:
             layers.append(SignedRoot(output_root))

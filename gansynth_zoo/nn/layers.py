@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "NoiseInput", "PixelNorm",
+__all__ = ["EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "PixelNorm",
            "append_condition_maps"]
 
 
@@ -51,19 +51,6 @@ class MinibatchStd(nn.Module):
         std = std.repeat(g).to(x.dtype)                                  # (b,) matching reshape order
         maps = std[:, None, None, None].expand(b, 1, *x.shape[2:]) if x.dim() == 4 else std[:, None]
         return torch.cat([x, maps], dim=1)
-
-
-class NoiseInput(nn.Module):
-    """Adds per-position Gaussian noise with a learned per-channel scale, initialised at zero
-    (StyleGAN, Karras et al. 2019): fine stochastic texture that the convolutions need not draw
-    from the latent. The noise comes from the global generator, so seed it for repeatable samples."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.scale * torch.randn(x.shape[0], 1, *x.shape[2:], dtype=x.dtype, device=x.device)
 
 
 class EqualizedConv2d(nn.Module):

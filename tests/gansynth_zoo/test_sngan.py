@@ -11,7 +11,6 @@ from gansynth_zoo import builders
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.training import TrainingData
 from gansynth_zoo.models.sngan import Discriminator, Generator, SignedRoot
-from gansynth_zoo.nn.layers import NoiseInput
 from gansynth_zoo.training.loop import Trainer
 
 
@@ -108,25 +107,6 @@ def test_reflect_padding_draws_the_edges_like_the_middle():
         assert torch.allclose(x, x[:, :, :1, :1].expand_as(x), atol=1e-6) == flat
     with pytest.raises(ValueError, match="padding must be one of"):
         Generator(padding="circular")
-
-
-def test_noise_inputs_start_silent_and_learn_a_scale():
-    """Each noise input starts at scale zero (the plain generator) and gets a gradient for its scale."""
-    torch.manual_seed(0)
-    G = Generator(z_dim=4, shape=(1, 16, 16), channels=(4, 4, 4), start=(4, 4), noise_inputs=True).train()
-    noises = [m for m in G.modules() if isinstance(m, NoiseInput)]
-    assert len(noises) == 3
-    z, c = torch.randn(3, 4), torch.zeros(3, 0)
-    torch.manual_seed(1)
-    a = G(z, c)
-    torch.manual_seed(2)
-    assert torch.equal(a, G(z, c))  # zero scale: the noise does nothing yet
-    a.square().sum().backward()
-    assert all(m.scale.grad is not None and m.scale.grad.abs().sum() > 0 for m in noises)
-    with torch.no_grad():
-        for m in noises:
-            m.scale.fill_(0.5)
-    assert not torch.equal(G(z, c), G(z, c))  # fresh noise on every call
 
 
 def test_output_root_moves_mass_away_from_zero():
