@@ -133,6 +133,21 @@ def test_output_root_moves_mass_away_from_zero():
         Generator(output_root=0.5)
 
 
+def test_output_gain_starts_at_one_and_learns_a_row_gain():
+    """The learned gain leaves a fresh generator unchanged, has one value per channel and frequency row,
+    and a loss on one row's level moves that row's gain alone."""
+    torch.manual_seed(0)
+    plain = Generator(z_dim=4, shape=(2, 16, 16), channels=(4, 4, 4), start=(4, 4)).eval()
+    gained = Generator(z_dim=4, shape=(2, 16, 16), channels=(4, 4, 4), start=(4, 4), output_gain=True).eval()
+    gained.load_state_dict(plain.state_dict(), strict=False)
+    z, c = torch.randn(3, 4), torch.zeros(3, 0)
+    assert gained.log_gain.shape == (1, 2, 16, 1)
+    assert torch.equal(gained(z, c), plain(z, c))
+    gained(z, c)[:, 1, 5].square().sum().backward()
+    moved = gained.log_gain.grad.squeeze() != 0
+    assert moved[1, 5] and moved.sum() == 1
+
+
 def _striped_data(n_labels: int = 2, per_label: int = 32) -> TrainingData:
     """Label 0: energy in the top half of a 16 x 16 'spectrogram'; label 1: in the bottom half."""
     labels = torch.arange(n_labels * per_label) % n_labels
