@@ -1,7 +1,9 @@
 """Shared fixtures: a seeded numpy generator, a torch generator and a cpu/cuda device parameter."""
 from __future__ import annotations
 
+import importlib.util
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,3 +39,15 @@ def rng() -> np.random.Generator:
 @pytest.fixture
 def generator() -> torch.Generator:
     return torch.Generator().manual_seed(20261121)
+
+
+@pytest.fixture
+def report_command():
+    """``report_command(NAME)``: the click command of report/NAME.py (a script, not a package module)."""
+    def load(name: str):
+        path = Path(__file__).parents[1] / "report" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.main
+    return load

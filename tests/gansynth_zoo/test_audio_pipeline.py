@@ -164,16 +164,7 @@ def test_pairwise_distance():
     assert out[0] == pytest.approx(2 / 2 ** 0.5) and out[1] == 0.0
 
 
-def _report_command(name):
-    """The click command of report/NAME.py (a script, not a package module)."""
-    path = Path(__file__).parents[2] / "report" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
-def test_train_sample_rtf_evaluate(cache, tmp_path):
+def test_train_sample_rtf_evaluate(cache, tmp_path, report_command):
     run_dir = builders.train(load_config(None, _overrides(cache)), out=tmp_path / "runs")
     runner = CliRunner()
     out = tmp_path / "samples"
@@ -201,13 +192,13 @@ def test_train_sample_rtf_evaluate(cache, tmp_path):
     assert neither.exit_code == 2 and "give either RUN_DIR or --pretrained NAME" in neither.output
     unknown = runner.invoke(main, ["sample", "--pretrained", "nope", "--out", str(out)])
     assert unknown.exit_code == 2 and "unknown pretrained generator 'nope'" in unknown.output
-    reel = runner.invoke(_report_command("sample_reel"), [str(out), "--category", "drums/kick", "--gap", "0.01",
+    reel = runner.invoke(report_command("sample_reel"), [str(out), "--category", "drums/kick", "--gap", "0.01",
                                                          "--out", str(tmp_path / "reel.wav")])
     assert reel.exit_code == 0, reel.output
     joined, rate = sf.read(tmp_path / "reel.wav")
     assert rate == 16000 and joined.shape == (128 + 160 + 128,)
     assert np.array_equal(joined[-128:], data) and not joined[128:288].any()
-    grid = runner.invoke(_report_command("real_vs_generated"), [str(run_dir), "--category", "drums/kick", "--category", "bass/sub",
+    grid = runner.invoke(report_command("real_vs_generated"), [str(run_dir), "--category", "drums/kick", "--category", "bass/sub",
                                                   "--n", "2", "--out", str(tmp_path / "grid.png")])
     assert grid.exit_code == 0, grid.output
     png = (tmp_path / "grid.png").read_bytes()
