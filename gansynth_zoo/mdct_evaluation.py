@@ -74,6 +74,29 @@ def _mdct_representation(representation: Representation) -> None:
                           f"{list(representation.features)}")
 
 
+def mdct_and_threshold(x: torch.Tensor, representation: Representation, *,
+                       threshold: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The MDCT amplitudes of model tensors ``x`` and their masking threshold: ``threshold`` when given
+    (checked to have the MDCT's shape), else computed with the representation's psychoacoustic
+    settings.
+
+    Raises:
+        ConfigError: the representation is not the MDCT alone.
+        ValueError: ``threshold`` has another shape than the MDCT.
+    """
+    _mdct_representation(representation)
+    cfg = representation.feature_config
+    coeffs = representation.decode(x)["mdct"]
+    if threshold is None:
+        threshold = masking_threshold(coeffs, sample_rate=cfg.audio.sample_rate,
+                                      n_bark_bands=cfg.psychoacoustic.n_bark_bands,
+                                      alpha=cfg.psychoacoustic.alpha)
+    elif threshold.shape != coeffs.shape:
+        raise ValueError(f"threshold must have the MDCT's shape {tuple(coeffs.shape)}, "
+                         f"got {tuple(threshold.shape)}")
+    return coeffs, threshold
+
+
 def example_scores(x: torch.Tensor, representation: Representation, *,
                    threshold: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """The statistics of the module docstring for each example of a batch.
@@ -91,16 +114,7 @@ def example_scores(x: torch.Tensor, representation: Representation, *,
     Raises:
         ConfigError: the representation is not the MDCT alone.
     """
-    _mdct_representation(representation)
-    cfg = representation.feature_config
-    coeffs = representation.decode(x)["mdct"]
-    if threshold is None:
-        threshold = masking_threshold(coeffs, sample_rate=cfg.audio.sample_rate,
-                                      n_bark_bands=cfg.psychoacoustic.n_bark_bands,
-                                      alpha=cfg.psychoacoustic.alpha)
-    elif threshold.shape != coeffs.shape:
-        raise ValueError(f"threshold must have the MDCT's shape {tuple(coeffs.shape)}, "
-                         f"got {tuple(threshold.shape)}")
+    coeffs, threshold = mdct_and_threshold(x, representation, threshold=threshold)
     rms = representation.to_audio(x).flatten(1).square().mean(dim=1).sqrt()
     return {
         "tonality": tonality(coeffs).mean(dim=(1, 2)),

@@ -6,9 +6,9 @@ MP3net at CPU scale).
 For each band it prints the fraction of coefficients below the masking threshold, the level (mean power
 in dB, MP3net's scale) and the masking threshold's level, for random real windows of the cache and for
 as many clips of the run's EMA generator; then, over the whole window, the fraction of model values
-(with ``data.normalization = "cbrt"``, the signed cube roots of the MDCT) within a quarter of their band's RMS of zero, which is small for
-real music (the cube root of a roughly Gaussian coefficient is rarely near 0) and large for a
-generator whose output is densest at 0.
+(with ``data.normalization = "cbrt"``, the signed cube roots of the MDCT) within a quarter of their
+band's RMS of zero, which is small for real music (the cube root of a roughly Gaussian coefficient
+is rarely near 0) and large for a generator whose output is densest at 0.
 """
 from __future__ import annotations
 
@@ -18,21 +18,18 @@ from pathlib import Path
 import click
 import torch
 
-from audiofeat.functional.psychoacoustic import masking_threshold
 from gansynth_zoo.data.audio import Representation, load_cache_data
 from gansynth_zoo.evaluation import load_generator
+from gansynth_zoo.mdct_evaluation import mdct_and_threshold
 
 BAND_BINS = 16
 
 
-def band_report(x: torch.Tensor, representation: Representation,
-                threshold: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
-    """``(below, level_db, threshold_db)`` per band and the near-zero fraction of model tensors ``x``."""
-    psy = representation.feature_config.psychoacoustic
-    coeffs = representation.decode(x)["mdct"]
-    if threshold is None:
-        threshold = masking_threshold(coeffs, sample_rate=representation.feature_config.audio.sample_rate,
-                                      n_bark_bands=psy.n_bark_bands, alpha=psy.alpha)
+def band_report(x: torch.Tensor, representation: Representation, threshold: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """``(below, level_db, threshold_db)`` per band and the near-zero fraction of model tensors ``x``
+    (``threshold``: as :func:`gansynth_zoo.mdct_evaluation.mdct_and_threshold` takes it)."""
+    coeffs, threshold = mdct_and_threshold(x, representation, threshold=threshold)
 
     def per_band(values: torch.Tensor) -> torch.Tensor:
         return values.mean(dim=(0, 1, 3)).reshape(-1, BAND_BINS).mean(dim=1)
@@ -61,11 +58,13 @@ def main(run: Path, cache: str, samples: int) -> None:
         generated = G(z, torch.zeros(samples, 0)).float()
     real = band_report(data.x[rows], representation, data.aux[rows])
     fake = band_report(generated, representation)
-    click.echo("band | below threshold real / generated | level dB real / generated | threshold dB real / generated")
+    click.echo("band | below threshold real / generated | level dB real / generated | "
+               "threshold dB real / generated")
     for i in range(len(real[0])):
         click.echo(f"{i} | {real[0][i]:.3f} / {fake[0][i]:.3f} | {real[1][i]:.1f} / {fake[1][i]:.1f} | "
                    f"{real[2][i]:.1f} / {fake[2][i]:.1f}")
-    click.echo(f"model values within a quarter of their band's RMS of 0: real {real[3]:.3f}, generated {fake[3]:.3f}")
+    click.echo(f"model values within a quarter of their band's RMS of 0: real {real[3]:.3f}, "
+               f"generated {fake[3]:.3f}")
 
 
 if __name__ == "__main__":

@@ -42,12 +42,13 @@ def generator() -> torch.Generator:
 
 
 @pytest.fixture
-def report_command():
-    """``report_command(NAME)``: the click command of report/NAME.py (a script, not a package module)."""
+def report_script():
+    """``report_script(NAME)``: report/NAME.py loaded as a module (a script, not a package module);
+    its click command is ``.main``."""
     def load(name: str):
         path = Path(__file__).parents[1] / "report" / f"{name}.py"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return module.main
+        return module
     return load

@@ -1,5 +1,5 @@
-"""Layers shared by the models: conditioning maps, minibatch standard deviation, noise inputs, pixel
-norm and equalised-learning-rate convolutions (Karras et al. 2018)."""
+"""Layers shared by the models: conditioning maps, minibatch standard deviation, pixel norm and
+equalised-learning-rate convolutions (Karras et al. 2018)."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "PixelNorm",
-           "append_condition_maps"]
+__all__ = ["EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "PixelNorm", "append_condition_maps"]
 
 
 def append_condition_maps(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:

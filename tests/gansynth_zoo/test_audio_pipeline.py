@@ -1,10 +1,8 @@
 """The audio path end to end on a tiny cache: features -> training -> samples, RTF and metrics."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,7 +162,7 @@ def test_pairwise_distance():
     assert out[0] == pytest.approx(2 / 2 ** 0.5) and out[1] == 0.0
 
 
-def test_train_sample_rtf_evaluate(cache, tmp_path, report_command):
+def test_train_sample_rtf_evaluate(cache, tmp_path, report_script):
     run_dir = builders.train(load_config(None, _overrides(cache)), out=tmp_path / "runs")
     runner = CliRunner()
     out = tmp_path / "samples"
@@ -192,14 +190,15 @@ def test_train_sample_rtf_evaluate(cache, tmp_path, report_command):
     assert neither.exit_code == 2 and "give either RUN_DIR or --pretrained NAME" in neither.output
     unknown = runner.invoke(main, ["sample", "--pretrained", "nope", "--out", str(out)])
     assert unknown.exit_code == 2 and "unknown pretrained generator 'nope'" in unknown.output
-    reel = runner.invoke(report_command("sample_reel"), [str(out), "--category", "drums/kick", "--gap", "0.01",
-                                                         "--out", str(tmp_path / "reel.wav")])
+    reel = runner.invoke(report_script("sample_reel").main,
+                         [str(out), "--category", "drums/kick", "--gap", "0.01", "--out", str(tmp_path / "reel.wav")])
     assert reel.exit_code == 0, reel.output
     joined, rate = sf.read(tmp_path / "reel.wav")
     assert rate == 16000 and joined.shape == (128 + 160 + 128,)
     assert np.array_equal(joined[-128:], data) and not joined[128:288].any()
-    grid = runner.invoke(report_command("real_vs_generated"), [str(run_dir), "--category", "drums/kick", "--category", "bass/sub",
-                                                  "--n", "2", "--out", str(tmp_path / "grid.png")])
+    grid = runner.invoke(report_script("real_vs_generated").main,
+                         [str(run_dir), "--category", "drums/kick", "--category", "bass/sub",
+                          "--n", "2", "--out", str(tmp_path / "grid.png")])
     assert grid.exit_code == 0, grid.output
     png = (tmp_path / "grid.png").read_bytes()
     width, height = struct.unpack(">II", png[16:24])  # IHDR: 2 rows of 2 real + 2 generated tiles

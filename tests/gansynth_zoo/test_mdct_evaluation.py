@@ -149,12 +149,12 @@ def test_only_the_mdct_alone_is_scored():
         example_scores(torch.zeros(1, 1, 8, 4), Representation(("log_mag",), "gansynth", FeatureConfig()))
 
 
-def test_sparsity_report_tells_a_tone_from_noise(run, report_command):
+def test_sparsity_report_tells_a_tone_from_noise(run, report_script):
     """report/mdct_sparsity.py: white noise has the same level in every band and a 440 Hz tone puts its
     level in the first band (0-1.4 kHz); the command prints one row per band of 16 bins for the tiny run."""
     run_dir, data = run
-    command = report_command("mdct_sparsity")
-    band_report = command.callback.__globals__["band_report"]
+    script = report_script("mdct_sparsity")
+    band_report = script.band_report
     tone = torch.tensor(["tone" in data.label_names[i] for i in data.labels])
     representation = _representation(data)
     tone_below, tone_db, _, _ = band_report(data.x[tone], representation, data.aux[tone])
@@ -162,7 +162,7 @@ def test_sparsity_report_tells_a_tone_from_noise(run, report_command):
     assert tone_below.shape == (128 // 16,) and ((0 <= noise_below) & (noise_below <= 1)).all()
     assert noise_db.max() - noise_db.min() < 1.0 and (noise_threshold_db < noise_db).all()
     assert tone_db[0] > tone_db[1:].max() + 20
-    result = CliRunner().invoke(command, [str(run_dir), "--cache", str(run_dir.parents[1] / "music.h5"),
-                                         "--samples", "2"])
+    result = CliRunner().invoke(script.main, [str(run_dir), "--cache", str(run_dir.parents[1] / "music.h5"),
+                                             "--samples", "2"])
     assert result.exit_code == 0, result.output
     assert len(result.output.splitlines()) == 1 + 8 + 1
