@@ -14,11 +14,15 @@ from a longer signal (MDCT frames of music) are not drawn differently from its m
 0): a network's output is densest around 0, while the cube roots of real MDCT coefficients are
 rarest there (the cube root of a roughly Gaussian variable has a density that vanishes at 0), so a
 generator that writes the cube root directly makes spectra that are too sparse; the root moves its
-output's mass away from 0. ``output_gain = true`` multiplies the output by a learned gain per
+output's mass away from 0. ``output_gain = "free"`` multiplies the output by a learned gain per
 channel and frequency row, ``exp(g)`` with ``g`` starting at 0, so that the spectral tilt (tens of dB
 between low and high bands) is one parameter per row rather than something every latent must draw;
 ``g`` is stored divided by :data:`GAIN_RATE`, so that Adam, whose steps are about the learning rate
-whatever the gradient, can move it by tens of dB within a few thousand steps.
+whatever the gradient, can move it by tens of dB within a few thousand steps. ``"tilt"`` removes the
+mean over rows from ``g`` per channel: the gain shapes the spectrum only, and the level stays with
+the network, so that gain and network cannot trade the output's scale between them (with ``"free"``
+the whole-corpus run of issue 17 let every row's gain drift down by 20 dB while the clips grew
+quieter and sparser).
 
 Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
@@ -58,7 +62,8 @@ class Generator(nn.Module):
         start: ``(freq, frames)`` of the first map.
         padding: ``"zeros"`` or ``"reflect"``, the padding of every 3x3 conv.
         output_root: ``r >= 1``; the output is ``sign(t) |t|^(1/r)`` of the tanh's ``t`` (1: ``t``).
-        output_gain: multiply the output by a learned ``exp(g)`` per channel and frequency row.
+        output_gain: ``"none"``; ``"free"``: multiply the output by a learned ``exp(g)`` per channel and
+            frequency row; ``"tilt"``: the same with ``g`` of mean 0 over the rows of each channel.
 
     Shape:
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
@@ -67,9 +72,10 @@ class Generator(nn.Module):
     def __init__(self, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4),
                  padding: Literal["zeros", "reflect"] = "zeros", output_root: float = 1.0,
-                 output_gain: bool = False):
+                 output_gain: Literal["none", "free", "tilt"] = "none"):
         super().__init__()
         check_choice("padding", padding, ("zeros", "reflect"))
+        check_choice("output_gain", output_gain, ("none", "free", "tilt"))
         if output_root < 1:
             raise ValueError(f"output_root must be >= 1, got {output_root}")
         self.shape, ch, self.start = check_geometry(shape, channels, start)
@@ -87,14 +93,18 @@ class Generator(nn.Module):
             layers.append(SignedRoot(output_root))
         self.body = nn.Sequential(*layers)
         self.width = ch[0]
-        self.log_gain = nn.Parameter(torch.zeros(1, *self.shape[:2], 1)) if output_gain else None
+        self.log_gain = None if output_gain == "none" else nn.Parameter(torch.zeros(1, *self.shape[:2], 1))
+        self.centre_gain = output_gain == "tilt"
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         assert_shape(z, [None, self.z_dim])
         assert_shape(c, [z.shape[0], self.c_dim])
         h = self.project(torch.cat([z, c.to(z.dtype)], dim=1))
         x = self.body(h.view(-1, self.width, *self.start))
-        return x if self.log_gain is None else x * (self.log_gain * GAIN_RATE).exp()
+        if self.log_gain is None:
+            return x
+        g = self.log_gain - self.log_gain.mean(dim=2, keepdim=True) if self.centre_gain else self.log_gain
+        return x * (g * GAIN_RATE).exp()
 
 
 class SignedRoot(nn.Module):

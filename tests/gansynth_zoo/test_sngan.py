@@ -135,17 +135,31 @@ def test_output_root_moves_mass_away_from_zero():
 
 def test_output_gain_starts_at_one_and_learns_a_row_gain():
     """The learned gain leaves a fresh generator unchanged, has one value per channel and frequency row,
-    and a loss on one row's level moves that row's gain alone."""
+    and a loss on one row's level moves that row's gain alone ("free"); "tilt" keeps the gain's mean
+    over the rows of each channel at 0 (the level stays with the network); other values are refused."""
     torch.manual_seed(0)
     plain = Generator(z_dim=4, shape=(2, 16, 16), channels=(4, 4, 4), start=(4, 4)).eval()
-    gained = Generator(z_dim=4, shape=(2, 16, 16), channels=(4, 4, 4), start=(4, 4), output_gain=True).eval()
-    gained.load_state_dict(plain.state_dict(), strict=False)
     z, c = torch.randn(3, 4), torch.zeros(3, 0)
-    assert gained.log_gain.shape == (1, 2, 16, 1)
-    assert torch.equal(gained(z, c), plain(z, c))
-    gained(z, c)[:, 1, 5].square().sum().backward()
-    moved = gained.log_gain.grad.squeeze() != 0
+    free = Generator(z_dim=4, shape=(2, 16, 16), channels=(4, 4, 4), start=(4, 4), output_gain="free").eval()
+    free.load_state_dict(plain.state_dict(), strict=False)
+    assert free.log_gain.shape == (1, 2, 16, 1)
+    assert torch.equal(free(z, c), plain(z, c))
+    free(z, c)[:, 1, 5].square().sum().backward()
+    moved = free.log_gain.grad.squeeze() != 0
     assert moved[1, 5] and moved.sum() == 1
+
+    tilt = Generator(z_dim=4, shape=(2, 16, 16), channels=(4, 4, 4), start=(4, 4), output_gain="tilt").eval()
+    tilt.load_state_dict(plain.state_dict(), strict=False)
+    assert torch.equal(tilt(z, c), plain(z, c))
+    with torch.no_grad():
+        tilt.log_gain.add_(1.0)  # a common offset is no gain at all
+        assert torch.allclose(tilt(z, c), plain(z, c))
+        tilt.log_gain[0, 0, :8] += 0.1  # the low half louder than the high half, by 2 * 0.05 * GAIN_RATE
+        ratio = (tilt(z, c) / plain(z, c))[:, 0]
+    assert torch.allclose(ratio[:, :8], torch.tensor(0.8).exp(), rtol=1e-4)
+    assert torch.allclose(ratio[:, 8:], torch.tensor(-0.8).exp(), rtol=1e-4)
+    with pytest.raises(ValueError, match="output_gain must be one of"):
+        Generator(output_gain="level")
 
 
 def _striped_data(n_labels: int = 2, per_label: int = 32) -> TrainingData:
