@@ -68,6 +68,9 @@ class LossConfig:
         gp_weight: gradient-penalty weight (``wgan-gp`` only).
         drift: weight of E[D(x)^2] (ProGAN's drift; any loss).
         mode_seeking: weight of MSGAN's mode-seeking term (0: off).
+        band_matching: weight of :func:`gansynth_zoo.losses.band_moments` in G's loss, between the
+            generated batch and the step's real batch (0: off): the mean and spread over examples of
+            each channel-and-row's log power, for signed-amplitude spectra (MDCTs).
         ac_weight: weight of the auxiliary-classifier cross-entropy (AC-GAN), for discriminators
             that return class logits; added to D on real data and to G on generated data.
         augment: DiffAugment policies (``"translation"``, ``"cutout"``; :mod:`gansynth_zoo.augment`)
@@ -85,6 +88,7 @@ class LossConfig:
     gp_weight: float = 10.0
     drift: float = 0.0
     mode_seeking: float = 0.0
+    band_matching: float = 0.0
     ac_weight: float = 0.0
     augment: tuple[Literal["translation", "cutout"], ...] = ()
     psychoacoustic_noise: bool = False

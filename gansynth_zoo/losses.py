@@ -9,8 +9,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["d_hinge", "d_nonsaturating", "d_wasserstein", "drift_penalty", "g_hinge", "g_nonsaturating",
-           "g_wasserstein", "gradient_penalty", "mode_seeking"]
+__all__ = ["band_moments", "d_hinge", "d_nonsaturating", "d_wasserstein", "drift_penalty", "g_hinge",
+           "g_nonsaturating", "g_wasserstein", "gradient_penalty", "mode_seeking"]
 
 
 def d_nonsaturating(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
@@ -74,3 +74,22 @@ def mode_seeking(fake_1: torch.Tensor, fake_2: torch.Tensor, z_1: torch.Tensor, 
     """
     ratio = (fake_1 - fake_2).abs().mean() / (z_1 - z_2).abs().mean()
     return 1.0 / (ratio + eps)
+
+
+def band_moments(fake: torch.Tensor, real: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
+    """Feature matching (Salimans et al. 2016) on fixed features of signed-amplitude spectra (MDCTs):
+    each example's log power per channel and row (``log(mean over frames of x^2 + eps)``), whose mean
+    and standard deviation over the batch are matched between ``fake`` and ``real``.
+
+    The mean pins each band's level (and so the spectral tilt); the standard deviation asks the
+    generator for as much variation of level across latents as the real examples have. ``real`` is
+    not differentiated. Shape: ``(batch, channels, rows, frames)`` each (batch sizes may differ).
+    """
+    def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        level = (x.float().square().mean(dim=3) + eps).log()
+        return level.mean(dim=0), level.std(dim=0)
+
+    mean_fake, std_fake = moments(fake)
+    with torch.no_grad():
+        mean_real, std_real = moments(real)
+    return (mean_fake - mean_real).square().mean() + (std_fake - std_real).square().mean()

@@ -154,7 +154,7 @@ class Trainer:
 
     def g_step(self) -> dict[str, torch.Tensor]:
         cfg, s = self.config.loss, self.state
-        _, c, labels, _ = self._batch()
+        real, c, labels, _ = self._batch()
         n = c.shape[0]
         pairs = cfg.mode_seeking > 0
         z = self._latents(2 * n if pairs else n)
@@ -173,6 +173,9 @@ class Trainer:
         if pairs:
             out["loss/ms"] = losses.mode_seeking(fake[:n], fake[n:], z[:n], z[n:])
             total = total + cfg.mode_seeking * out["loss/ms"]
+        if cfg.band_matching:
+            out["loss/bands"] = losses.band_moments(fake, real)
+            total = total + cfg.band_matching * out["loss/bands"]
         if cfg.ac_weight and class_logits is not None:
             out["loss/ac_fake"] = F.cross_entropy(class_logits, torch.cat([labels, labels]) if pairs else labels)
             total = total + cfg.ac_weight * out["loss/ac_fake"]

@@ -47,3 +47,18 @@ def test_mode_seeking_gradient_pushes_outputs_apart():
         moved_1, moved_2 = fake_1 - step * fake_1.grad, fake_2 - step * fake_2.grad
     assert (moved_1 - moved_2).abs().sum() > (fake_1 - fake_2).abs().sum()
     assert torch.all(fake_1.grad * (fake_1 - fake_2) < 0)  # descent increases the difference
+
+
+def test_band_moments_is_zero_for_matching_moments_and_pulls_level_and_spread():
+    """0 when the per-row log powers have the same batch mean and std (a time shuffle keeps them), and
+    its gradient makes a too-quiet generated batch louder and a too-uniform one more varied."""
+    torch.manual_seed(0)
+    real = torch.randn(8, 2, 6, 10) * torch.logspace(0, -1, 8).view(8, 1, 1, 1)
+    assert losses.band_moments(real[..., torch.randperm(10)], real).item() == pytest.approx(0, abs=1e-6)
+    quiet = (0.1 * real).requires_grad_(True)
+    losses.band_moments(quiet, real).backward()
+    assert (quiet.grad * quiet).sum() < 0  # descending the gradient scales the batch up
+    alike = (real[:1] * (1 + 0.01 * torch.randn(8, 1, 1, 1))).requires_grad_(True)
+    losses.band_moments(alike, real).backward()
+    level = lambda x: x.square().mean(dim=3).log().std(dim=0).mean()  # noqa: E731
+    assert level(alike.detach() - 0.01 * alike.grad) > level(alike.detach())

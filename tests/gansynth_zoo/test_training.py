@@ -34,7 +34,8 @@ def test_resume_is_exact(tmp_path, model, loss):
     overrides = [*(TINY_CGAN if model == "cgan" else TINY), f"loss.kind={loss}", "loss.drift=0.001",
                  *(["model.discriminator.norm=none"] if loss == "wgan-gp" else []),
                  *(["loss.mode_seeking=1.0"] if model == "cgan" else []),
-                 *(['loss.augment=["translation", "cutout"]', "train.balance_labels=true"] if loss == "hinge" else []),
+                 *(['loss.augment=["translation", "cutout"]', "train.balance_labels=true", "loss.band_matching=0.1"]
+                   if loss == "hinge" else []),
                  "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
     config = load_config(None, overrides)
     straight = builders.train(config, out=tmp_path / "a")
@@ -44,7 +45,7 @@ def test_resume_is_exact(tmp_path, model, loss):
     (first / "ckpt-00000005.pt").unlink()
     resumed = builders.train(config, resume=first)
     a, b = _losses(straight), _losses(resumed)
-    assert ("loss/ms" in a[0]) == (model == "cgan")
+    assert ("loss/ms" in a[0]) == (model == "cgan") and ("loss/bands" in a[0]) == (loss == "hinge")
     assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
     for x, y in zip(a, b):
         assert {k: v for k, v in x.items() if k.startswith("loss/")} == {k: v for k, v in y.items() if k.startswith("loss/")}
