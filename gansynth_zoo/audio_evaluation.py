@@ -110,7 +110,7 @@ def through_audio(x: torch.Tensor, representation: Representation, *, n_iter: in
                   batch_size: int = 64) -> torch.Tensor:
     """Generated model tensors -> waveforms -> the same representation analysed from the sound.
 
-    Waveforms are made as :func:`gansynth_zoo.synthesis.sample_audio` makes them and, when the cache
+    Waveforms are made as :func:`gansynth_zoo.synthesis.sample_files` makes them and, when the cache
     peak-normalised its files, scaled to the same 0.999 peak before the analysis.
     """
     from audiofeat.features import FeatureExtractor

@@ -233,8 +233,8 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
 @click.option("--pretrained", default=None, help="A generator shipped with the package instead of RUN_DIR "
               "(demo, oneshots).")
 @click.option("--class", "categories", multiple=True, metavar="CLASS[/SUBCLASS]",
-              help="Category to generate: a subclass, or a class for examples spread over its subclasses "
-                   "(repeatable; default: every subclass).")
+              help="Category to generate: a subclass, or a class for examples spread over its subclasses, "
+                   "or a digit of an MNIST model (repeatable; default: every label).")
 @click.option("--n", "n", type=click.IntRange(min=1), default=8, help="Examples per category.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=0, help="Seed of the latents.")
@@ -243,25 +243,28 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
 @click.pass_context
 def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, categories: tuple[str, ...], n: int,
            out_dir: Path, seed: int, n_iter: int, device: str) -> None:
-    """Write WAVs and spectrogram PNGs of generated sounds of the requested categories.
+    """Write generated examples of the requested categories, one folder per category: WAVs and
+    spectrogram PNGs of an audio model, PNGs of an MNIST model (OUT/<digit>/sample_000.png).
 
     \b
     Examples:
       gansynth-zoo sample runs/00001-cgan-oneshots-1a2b3c4d --class drums/kick --n 8 --out samples/
       gansynth-zoo sample --pretrained oneshots --class drums --n 8 --out samples/
+      gansynth-zoo sample runs/00002-cdcgan-mnist-5e6f7a8b --class 3 --n 16 --out digits/
     """
     from gansynth_zoo.pretrained import pretrained_path
-    from gansynth_zoo.synthesis import sample_audio
+    from gansynth_zoo.synthesis import sample_files
 
     if (run_dir is None) == (pretrained is None):
         ctx.fail("give either RUN_DIR or --pretrained NAME")
     try:
         source = run_dir if pretrained is None else pretrained_path(pretrained)
-        files = sample_audio(source, out_dir, categories=categories, n=n, seed=seed, n_iter=n_iter,
+        files = sample_files(source, out_dir, categories=categories, n=n, seed=seed, n_iter=n_iter,
                              device=resolve_device(device))
     except (AudiofeatError, ValueError, FileNotFoundError, KeyError) as error:
         ctx.fail(str(error))
-    click.echo(f"wrote {len(files)} WAV files (and spectrogram PNGs) under {out_dir}")
+    kinds = sorted({path.suffix[1:].upper() for path in files})
+    click.echo(f"wrote {len(files)} {'/'.join(kinds)} files under {out_dir}")
 
 
 @main.command("rtf")

@@ -1,4 +1,5 @@
-"""Audio from trained generators: WAV and spectrogram files per category, and real-time factors.
+"""Samples of trained generators as files (WAVs and spectrogram PNGs of audio models, PNGs of image
+models, one folder per category), and real-time factors.
 
 The real-time factor (RTF) is the wall time to produce audio divided by the duration of that audio
 (below 1 is faster than real time; 1/RTF is "times faster than real time"). It is measured after a
@@ -21,9 +22,9 @@ from audiofeat.exceptions import ParameterError
 from audiofeat.io import save_audio
 from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.evaluation import generate, load_generator
-from gansynth_zoo.images import write_png
+from gansynth_zoo.images import image_grid, write_png
 
-__all__ = ["real_time_factor", "requested_labels", "sample_audio"]
+__all__ = ["real_time_factor", "requested_labels", "sample_files"]
 
 
 def requested_labels(label_names: Sequence[str], category: str, n: int) -> torch.Tensor:
@@ -62,18 +63,17 @@ def _spectrogram_png(log_mag: torch.Tensor, path: Path) -> Path:
     return write_png((scaled.flip(0) * 255).round().to(torch.uint8).numpy(), path)
 
 
-def sample_audio(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, categories: Sequence[str] = (),
+def sample_files(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, categories: Sequence[str] = (),
                  n: int = 8, seed: int = 0, n_iter: int = 32, device: torch.device | str = "cpu") -> list[Path]:
-    """Writes ``n`` WAVs and spectrogram PNGs per category (all subclasses when none is given).
+    """Writes ``n`` samples per category (every label when none is given) and returns their paths.
 
     ``run_dir`` is a run folder or a ``generator.pt`` file (:func:`gansynth_zoo.evaluation.load_generator`).
-    A category is a subclass or a whole class (:func:`requested_labels`). Files are
-    ``out_dir/<class>/<subclass>/sample_000.wav`` (and ``.png``), or ``out_dir/<class>/...`` for a class
-    request; an unconditional model writes ``out_dir/sample_000.wav``. Returns the WAV paths.
+    A category is a label (``drums/kick``, ``3``) or a whole class (``drums``; :func:`requested_labels`).
+    Audio models write ``out_dir/<class>/<subclass>/sample_000.wav`` with a spectrogram PNG beside it;
+    image models (MNIST) write ``out_dir/<label>/sample_000.png``; an unconditional model writes
+    into ``out_dir`` itself. ``n_iter`` is the Griffin-Lim iteration count of magnitude-only models.
     """
     G, export = load_generator(run_dir, device)
-    representation = Representation.from_dict(export["data"]["representation"])
-    sample_rate = representation.feature_config.audio.sample_rate
     out_dir = Path(out_dir)
     names = list(export["label_names"])
     if G.c_dim:
@@ -82,17 +82,35 @@ def sample_audio(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, cate
     else:
         groups = [(out_dir, torch.zeros(n, dtype=torch.long))]
     written = []
-    magnitude = representation.magnitude_feature if set(representation.features) & {"log_mag", "mel"} else ""
     for folder, labels in groups:
         x = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device)
-        audio = representation.to_audio(x, n_iter=n_iter, generator=torch.Generator().manual_seed(seed))
-        features = representation.decode(x)
-        for i in range(n):
-            stem = folder / f"sample_{i:03d}"
-            written.append(save_audio(stem.with_suffix(".wav"), audio[i], sample_rate))
-            if magnitude in features:
-                _spectrogram_png(features[magnitude][i, 0], stem.with_suffix(".png"))
+        if "representation" in export["data"]:
+            written += _write_audio(x, Representation.from_dict(export["data"]["representation"]), folder,
+                                    n_iter=n_iter, seed=seed)
+        else:
+            written += [_image_png(x[i], folder / f"sample_{i:03d}.png") for i in range(len(x))]
     return written
+
+
+def _write_audio(x: torch.Tensor, representation: Representation, folder: Path, *, n_iter: int,
+                 seed: int) -> list[Path]:
+    """``folder/sample_000.wav`` and so on, each with the PNG of its log-magnitude when the
+    representation has one."""
+    audio = representation.to_audio(x, n_iter=n_iter, generator=torch.Generator().manual_seed(seed))
+    features = representation.decode(x)
+    magnitude = representation.magnitude_feature if set(representation.features) & {"log_mag", "mel"} else ""
+    written = []
+    for i in range(len(x)):
+        stem = folder / f"sample_{i:03d}"
+        written.append(save_audio(stem.with_suffix(".wav"), audio[i], representation.feature_config.audio.sample_rate))
+        if magnitude in features:
+            _spectrogram_png(features[magnitude][i, 0], stem.with_suffix(".png"))
+    return written
+
+
+def _image_png(image: torch.Tensor, path: Path) -> Path:
+    """One ``(1 or 3, h, w)`` image in [-1, 1] as a PNG."""
+    return write_png(image_grid(image[None], nrow=1, padding=0), path)
 
 
 def _median_time(fn, repeat: int, device: torch.device) -> float:

@@ -182,9 +182,9 @@ def test_train_sample_rtf_evaluate(cache, tmp_path, report_script):
     crafted = torch.load(run_dir / "generator.pt", weights_only=True)
     crafted["label_names"] = ["../../escaped", *crafted["label_names"][1:]]
     torch.save(crafted, tmp_path / "crafted.pt")
-    from gansynth_zoo.synthesis import sample_audio
+    from gansynth_zoo.synthesis import sample_files
     with pytest.raises(ValueError, match="'../../escaped' is not a safe folder name"):
-        sample_audio(tmp_path / "crafted.pt", tmp_path / "inside" / "out", n=1)
+        sample_files(tmp_path / "crafted.pt", tmp_path / "inside" / "out", n=1)
     assert not (tmp_path / "escaped").exists() and not (tmp_path / "inside").exists()
     neither = runner.invoke(main, ["sample", "--out", str(out)])
     assert neither.exit_code == 2 and "give either RUN_DIR or --pretrained NAME" in neither.output

@@ -240,3 +240,23 @@ def test_a_full_disk_stops_training_with_a_clear_error_and_keeps_the_checkpoints
     assert (run_dir / "ckpt-00000002.pt").read_bytes() == checkpoint and not list(run_dir.glob(".*.tmp"))
     resumed = builders.train(load_config(None, [*TINY, "train.steps=4"]), resume=run_dir)  # space again: it goes on
     assert latest_checkpoint(resumed).name == "ckpt-00000004.pt"
+
+
+def test_sample_writes_one_png_per_digit_of_an_mnist_run(tmp_path):
+    """`gansynth-zoo sample` on an image run: OUT/<digit>/sample_000.png for the requested digit, every
+    digit by default; an unknown digit is refused."""
+    run_dir = builders.train(load_config(None, [*TINY, "model.conditional=true", "train.steps=1"]),
+                             out=tmp_path / "runs")
+    runner = CliRunner()
+    out = tmp_path / "digits"
+    three = runner.invoke(main, ["sample", str(run_dir), "--class", "3", "--n", "2", "--out", str(out)])
+    assert three.exit_code == 0 and "wrote 2 PNG files" in three.output, three.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == ["3/sample_000.png",
+                                                                              "3/sample_001.png"]
+    png = (out / "3/sample_000.png").read_bytes()
+    assert png[:4] == b"\x89PNG" and png[16:24] == (8).to_bytes(4, "big") * 2  # 8 x 8 sklearn digits
+    every = runner.invoke(main, ["sample", str(run_dir), "--n", "1", "--out", str(tmp_path / "all")])
+    assert every.exit_code == 0, every.output
+    assert sorted(p.parent.name for p in (tmp_path / "all").rglob("*.png")) == [str(d) for d in range(10)]
+    bad = runner.invoke(main, ["sample", str(run_dir), "--class", "12", "--out", str(out)])
+    assert bad.exit_code == 2 and "unknown category '12'" in bad.output
