@@ -26,7 +26,7 @@ from gansynth_zoo.metrics.classifier import (accuracy, embed, load_classifier, p
                                              save_classifier, train_classifier)
 from gansynth_zoo.metrics.diversity import diversity_report
 from gansynth_zoo.metrics.frechet import frechet_distance
-from gansynth_zoo.metrics.ndb import ndb_jsd
+from gansynth_zoo.metrics.ndb import jensen_shannon, ndb_jsd
 from gansynth_zoo.registry import build_model
 from gansynth_zoo.training.checkpoint import load_checkpoint
 
@@ -108,6 +108,8 @@ def evaluate_digits(run_dir: str | os.PathLike, *, classifier_path: str | os.Pat
         "frechet_distance": frechet_distance(fake_embedding, real_embedding),
         "real_test_examples": len(test),
         "predicted_class_histogram": torch.bincount(predicted, minlength=10).tolist(),
+        # how far the classifier's digits are from all ten equally often (0: uniform, 1: disjoint)
+        "predicted_class_jsd_uniform": jensen_shannon(torch.bincount(predicted, minlength=10), torch.ones(10)),
     }
     if conditional:
         result["conditional_accuracy"] = accuracy(probs, labels)

@@ -11,7 +11,19 @@ import math
 
 import torch
 
-__all__ = ["kmeans", "ndb_jsd"]
+__all__ = ["jensen_shannon", "kmeans", "ndb_jsd"]
+
+
+def jensen_shannon(p: torch.Tensor, q: torch.Tensor) -> float:
+    """Jensen-Shannon divergence (base 2, in [0, 1]) of two histograms (normalised here)."""
+    p, q = p.double() / p.sum(), q.double() / q.sum()
+    m = (p + q) / 2
+
+    def kl(a: torch.Tensor) -> float:
+        mask = a > 0
+        return float((a[mask] * torch.log2(a[mask] / m[mask])).sum())
+
+    return 0.5 * kl(p) + 0.5 * kl(q)
 
 
 def kmeans(x: torch.Tensor, k: int, *, n_iter: int = 30, seed: int = 0) -> torch.Tensor:
@@ -51,10 +63,4 @@ def ndb_jsd(train: torch.Tensor, generated: torch.Tensor, *, k: int = 50, alpha:
     z = torch.where(se > 0, (p - q).abs() / se, torch.zeros_like(se))
     critical = math.sqrt(2) * torch.erfinv(torch.tensor(1 - alpha, dtype=torch.float64)).item()
     different = int((z > critical).sum())
-    m = (p + q) / 2
-
-    def kl(a: torch.Tensor, b: torch.Tensor) -> float:
-        mask = a > 0
-        return float((a[mask] * torch.log2(a[mask] / b[mask])).sum())
-
-    return {"ndb": different, "ndb_k": different / k, "jsd": 0.5 * kl(p, m) + 0.5 * kl(q, m), "k": k}
+    return {"ndb": different, "ndb_k": different / k, "jsd": jensen_shannon(p, q), "k": k}

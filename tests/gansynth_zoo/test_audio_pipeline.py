@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import struct
 
 import numpy as np
@@ -20,7 +21,7 @@ from gansynth_zoo.config import load_config
 from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.data.training import load_training_data
 from gansynth_zoo.metrics.diversity import mean_pairwise_distance
-from gansynth_zoo.metrics.ndb import kmeans, ndb_jsd
+from gansynth_zoo.metrics.ndb import jensen_shannon, kmeans, ndb_jsd
 
 SUBCLASSES = ("drums/kick", "drums/snare", "bass/sub")
 
@@ -141,6 +142,14 @@ def test_requests_name_a_subclass_or_a_whole_class():
     assert requested_labels(names, "drums", 5).tolist() == [1, 2, 1, 2, 1]
     with pytest.raises(ValueError, match="unknown category 'keys'; this model knows the classes bass, drums"):
         requested_labels(names, "keys", 1)
+
+
+def test_jensen_shannon_of_histograms():
+    assert jensen_shannon(torch.tensor([5, 5]), torch.tensor([1, 1])) == pytest.approx(0)
+    assert jensen_shannon(torch.tensor([1, 0]), torch.tensor([0, 1])) == pytest.approx(1)
+    # one digit against ten: the mixture is 0.55 on that digit and 0.05 on the nine others
+    half = 0.5 * math.log2(1 / 0.55) + 0.5 * (9 * 0.1 * math.log2(0.1 / 0.05) + 0.1 * math.log2(0.1 / 0.55))
+    assert jensen_shannon(torch.eye(10)[3], torch.ones(10)) == pytest.approx(half)
 
 
 def test_kmeans_ndb_and_jsd():

@@ -15,6 +15,7 @@ from audiofeat.exceptions import ConfigError
 from gansynth_zoo import builders
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
+from gansynth_zoo.metrics.ndb import jensen_shannon
 from gansynth_zoo.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
 from gansynth_zoo.training.loop import Trainer, TrainingDiverged
 
@@ -160,6 +161,9 @@ def test_evaluate_digits_reports_quality_diversity_and_a_grid(tmp_path):
     assert len(metrics["conditional_accuracy_per_class"]) == 10 and metrics["frechet_distance"] >= 0
     assert metrics["pairwise_pixels"] > 0 and metrics["pairwise_pixels_real"] > 0
     assert 0 <= metrics["ndb_k"] <= 1 and 0 <= metrics["jsd"] <= 1
+    histogram = torch.tensor(metrics["predicted_class_histogram"])
+    assert histogram.sum() == 200 and metrics["predicted_class_jsd_uniform"] == pytest.approx(
+        jensen_shannon(histogram, torch.ones(10)))
     assert (run_dir / "samples-grid.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "clf.pt").exists()
 
