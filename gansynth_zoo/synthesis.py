@@ -81,12 +81,13 @@ def sample_files(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, cate
         groups = [(_category_folder(out_dir, category), requested_labels(names, category, n)) for category in wanted]
     else:
         groups = [(out_dir, torch.zeros(n, dtype=torch.long))]
+    audio = export["data"].get("representation")
+    representation = None if audio is None else Representation.from_dict(audio)
     written = []
     for folder, labels in groups:
         x = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device)
-        if "representation" in export["data"]:
-            written += _write_audio(x, Representation.from_dict(export["data"]["representation"]), folder,
-                                    n_iter=n_iter, seed=seed)
+        if representation is not None:
+            written += _write_audio(x, representation, folder, n_iter=n_iter, seed=seed)
         else:
             written += [_image_png(x[i], folder / f"sample_{i:03d}.png") for i in range(len(x))]
     return written

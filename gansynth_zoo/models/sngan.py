@@ -22,7 +22,8 @@ whatever the gradient, can move it by tens of dB within a few thousand steps. ``
 mean over rows from ``g`` per channel: the gain shapes the spectrum only, and the level stays with
 the network, so that gain and network cannot trade the output's scale between them (with ``"free"``
 the whole-corpus run of issue 17 let every row's gain drift down by 20 dB while the clips grew
-quieter and sparser).
+quieter and sparser). Tried as that run's fix (trial L, docs/results.md), it failed: after the
+signed root the network cannot make its output as quiet as real cube-root MDCTs, and the critic won.
 
 Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally

@@ -51,7 +51,7 @@ def test_mode_seeking_gradient_pushes_outputs_apart():
 
 def test_band_moments_is_zero_for_matching_moments_and_pulls_level_and_spread():
     """0 when the per-row log powers have the same batch mean and std (a time shuffle keeps them), and
-    its gradient makes a too-quiet generated batch louder and a too-uniform one more varied."""
+    its gradient makes a too-quiet generated batch louder and a too-alike one more varied."""
     torch.manual_seed(0)
     real = torch.randn(8, 2, 6, 10) * torch.logspace(0, -1, 8).view(8, 1, 1, 1)
     assert losses.band_moments(real[..., torch.randperm(10)], real).item() == pytest.approx(0, abs=1e-6)
