@@ -71,6 +71,8 @@ class LossConfig:
         band_matching: weight of :func:`gansynth_zoo.losses.band_moments` in G's loss, between the
             generated batch and the step's real batch (0: off): the mean and spread over examples of
             each channel-and-row's log power, for signed-amplitude spectra (MDCTs).
+        level_matching: weight of :func:`gansynth_zoo.losses.clip_level_moments` (0: off): the same
+            on each example's whole log power, for the spread of loudness across latents.
         ac_weight: weight of the auxiliary-classifier cross-entropy (AC-GAN), for discriminators
             that return class logits; added to D on real data and to G on generated data.
         augment: DiffAugment policies (``"translation"``, ``"cutout"``; :mod:`gansynth_zoo.augment`)
@@ -89,6 +91,7 @@ class LossConfig:
     drift: float = 0.0
     mode_seeking: float = 0.0
     band_matching: float = 0.0
+    level_matching: float = 0.0
     ac_weight: float = 0.0
     augment: tuple[Literal["translation", "cutout"], ...] = ()
     psychoacoustic_noise: bool = False

@@ -76,6 +76,19 @@ def mode_seeking(fake_1: torch.Tensor, fake_2: torch.Tensor, z_1: torch.Tensor, 
     return 1.0 / (ratio + eps)
 
 
+def _level_moment_gap(fake: torch.Tensor, real: torch.Tensor, dims: tuple[int, ...], eps: float) -> torch.Tensor:
+    """Squared gaps between the batch mean and std of ``log(mean of x^2 over dims + eps)``, generated
+    against real (not differentiated), averaged over what is left."""
+    def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        level = (x.float().square().mean(dim=dims) + eps).log()
+        return level.mean(dim=0), level.std(dim=0)
+
+    mean_fake, std_fake = moments(fake)
+    with torch.no_grad():
+        mean_real, std_real = moments(real)
+    return (mean_fake - mean_real).square().mean() + (std_fake - std_real).square().mean()
+
+
 def band_moments(fake: torch.Tensor, real: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
     """Feature matching (Salimans et al. 2016) on fixed features of signed-amplitude spectra (MDCTs):
     each example's log power per channel and row (``log(mean over frames of x^2 + eps)``), whose mean
@@ -85,11 +98,11 @@ def band_moments(fake: torch.Tensor, real: torch.Tensor, *, eps: float = 1e-6) -
     generator for as much variation of level across latents as the real examples have. ``real`` is
     not differentiated. Shape: ``(batch, channels, rows, frames)`` each (batch sizes may differ).
     """
-    def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        level = (x.float().square().mean(dim=3) + eps).log()
-        return level.mean(dim=0), level.std(dim=0)
+    return _level_moment_gap(fake, real, (3,), eps)
 
-    mean_fake, std_fake = moments(fake)
-    with torch.no_grad():
-        mean_real, std_real = moments(real)
-    return (mean_fake - mean_real).square().mean() + (std_fake - std_real).square().mean()
+
+def clip_level_moments(fake: torch.Tensor, real: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
+    """:func:`band_moments` on each example's whole log power (over channels, rows and frames): the
+    spread of loudness across examples, which per-band matching can meet with bands that vary
+    independently and so leave every clip about as loud as the next."""
+    return _level_moment_gap(fake, real, (1, 2, 3), eps)

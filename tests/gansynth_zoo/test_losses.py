@@ -62,3 +62,15 @@ def test_band_moments_is_zero_for_matching_moments_and_pulls_level_and_spread():
     losses.band_moments(alike, real).backward()
     level = lambda x: x.square().mean(dim=3).log().std(dim=0).mean()  # noqa: E731
     assert level(alike.detach() - 0.01 * alike.grad) > level(alike.detach())
+
+
+def test_clip_level_moments_asks_for_loudness_that_varies_across_examples():
+    """Bands that vary independently meet band_moments' spread but leave every clip about as loud;
+    clip_level_moments sees that, and its gradient spreads the clips' loudness."""
+    torch.manual_seed(0)
+    real = torch.randn(16, 2, 6, 10) * torch.logspace(0, -1, 16).view(16, 1, 1, 1)
+    assert losses.clip_level_moments(real.flip(3), real).item() == pytest.approx(0, abs=1e-6)
+    same_loudness = (real[:1] * (1 + 0.01 * torch.randn(16, 1, 1, 1))).requires_grad_(True)
+    losses.clip_level_moments(same_loudness, real).backward()
+    loudness = lambda x: x.square().mean(dim=(1, 2, 3)).log().std()  # noqa: E731
+    assert loudness(same_loudness.detach() - 0.01 * same_loudness.grad) > loudness(same_loudness.detach())

@@ -35,8 +35,8 @@ def test_resume_is_exact(tmp_path, model, loss):
     overrides = [*(TINY_CGAN if model == "cgan" else TINY), f"loss.kind={loss}", "loss.drift=0.001",
                  *(["model.discriminator.norm=none"] if loss == "wgan-gp" else []),
                  *(["loss.mode_seeking=1.0"] if model == "cgan" else []),
-                 *(['loss.augment=["translation", "cutout"]', "train.balance_labels=true", "loss.band_matching=0.1"]
-                   if loss == "hinge" else []),
+                 *(['loss.augment=["translation", "cutout"]', "train.balance_labels=true",
+                    "loss.band_matching=0.1", "loss.level_matching=0.1"] if loss == "hinge" else []),
                  "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
     config = load_config(None, overrides)
     straight = builders.train(config, out=tmp_path / "a")
