@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The diversity study of issue 8 (`make study-diversity`): every ARM config trained and evaluated with
-# each seed at mode_seeking = 0 and at the arm's weight, then one table per arm (mean ± sample
-# std over seeds) in $OUT/<arm>.md. Finished runs (a metric file present) are reused, so an
-# interrupted study continues where it stopped.
-#   usage: pipelines/study_diversity.sh OUT SEEDS ARM=WEIGHT [ARM=WEIGHT ...]
-#   e.g.   pipelines/study_diversity.sh runs/study "0 1 2" cgan-mnist=1.0
+# The diversity study of issues 8 and 18 (`make study-diversity`): every ARM config trained and
+# evaluated with each seed at mode_seeking = 0 and at each of the arm's weights, then one table per arm
+# (mean ± sample std over seeds) in $OUT/<arm>.md. Finished runs (a metric file present) are reused,
+# so an interrupted study continues where it stopped.
+#   usage: pipelines/study_diversity.sh OUT SEEDS ARM=WEIGHT[,WEIGHT...] [ARM=WEIGHTS ...]
+#   e.g.   pipelines/study_diversity.sh runs/study "0 1 2" cdcgan-mnist=0.1,1
 set -euo pipefail
 out=$1 seeds=$2
 shift 2
@@ -19,10 +19,10 @@ finished_run() {  # the newest run folder called NAME that has metrics, if any
 }
 
 for arm_weight in "$@"; do
-    arm=${arm_weight%%=*} weight=${arm_weight#*=}
+    arm=${arm_weight%%=*} weights=${arm_weight#*=}
     runs=()
     for seed in $seeds; do
-        for w in 0 "$weight"; do
+        for w in 0 ${weights//,/ }; do
             name="$arm-seed$seed-ms$w"
             run=$(finished_run "$out/$arm" "$name")
             if [ -z "$run" ]; then

@@ -285,6 +285,7 @@ def test_cpu_configs_build_and_take_one_step_on_the_cube_root_mdct(path, tmp_pat
     before = [p.detach().clone() for p in weights]
     scalars = Trainer(small, state, data, tmp_path, CPU, critic_transform=transform).train_step()
     assert all(math.isfinite(v) for v in scalars.values())
+    assert ("loss/bands" in scalars) == (small.loss.band_matching > 0)
     assert all(not torch.equal(a, b) for a, b in zip(before, weights))
 
 

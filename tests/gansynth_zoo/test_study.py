@@ -1,6 +1,8 @@
 """Tables over several runs (gansynth_zoo.study and ``gansynth-zoo compare``)."""
 import json
 import math
+import os
+import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -63,3 +65,32 @@ def test_compare_command_prints_the_table(tmp_path):
     assert "| 0.0 | 3 | 0.6 ± 0.1 |" in result.output
     bad = CliRunner().invoke(main, ["compare", str(tmp_path), "--metric", "digits.conditional_accuracy"])
     assert bad.exit_code == 2 and "not a run folder" in bad.output
+
+
+FAKE_ZOO = r"""#!/usr/bin/env bash
+# stands in for gansynth-zoo: logs each call; train makes OUT/00000-NAME-x, evaluate a metric file
+echo "$*" >> "$CALLS"
+case $1 in
+    train) out=$(sed -n 's/.*--out \([^ ]*\).*/\1/p' <<< "$*")
+           name=$(sed -n 's/.*name="\([^"]*\)".*/\1/p' <<< "$*")
+           mkdir -p "$out/00000-$name-x" && echo "done: $out/00000-$name-x" ;;
+    evaluate) echo '{"metric": "digits"}' > "$2/metric-digits.jsonl" ;;
+esac
+"""
+
+
+def test_study_script_trains_every_seed_at_zero_and_each_weight_and_reuses_finished_runs(tmp_path):
+    zoo, calls = tmp_path / "zoo", tmp_path / "calls.log"
+    zoo.write_text(FAKE_ZOO)
+    zoo.chmod(0o755)
+    env = {**os.environ, "ZOO": str(zoo), "CALLS": str(calls)}
+    command = ["bash", "pipelines/study_diversity.sh", str(tmp_path / "study"), "0 1", "cdcgan-mnist=0.1,1"]
+    subprocess.run(command, check=True, env=env, capture_output=True)
+    trained = sorted(line.split('name="')[1].split('"')[0] for line in calls.read_text().splitlines()
+                     if line.startswith("train"))
+    assert trained == sorted(f"cdcgan-mnist-seed{s}-ms{w}" for s in (0, 1) for w in ("0", "0.1", "1"))
+    compare = [line for line in calls.read_text().splitlines() if line.startswith("compare")]
+    assert len(compare) == 1 and compare[0].count("/study/cdcgan-mnist/") == 6
+    calls.unlink()
+    subprocess.run(command, check=True, env=env, capture_output=True)
+    assert [line.split()[0] for line in calls.read_text().splitlines()] == ["compare"]
