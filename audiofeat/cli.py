@@ -198,6 +198,9 @@ def relabel(ctx: click.Context, manifest: Path, out: Path, taxonomy_path: Path) 
     click.echo(f"{sum(report.counts.values())} files, {len(report.counts)} labels -> {report.manifest}")
     click.echo(f"left out: {sum(report.dropped.values())} files of {len(report.dropped)} source labels "
                f"({', '.join(report.dropped)})")
+    for genre, counts in report.genre_counts.items():
+        click.echo(f"genre {genre or '(none)'}: {sum(counts.values())} files ("
+                   + ", ".join(f"{label} {n}" for label, n in counts.items()) + ")")
 
 
 @main.command("extract")

@@ -16,11 +16,26 @@ source labels it does not list are left out::
 ``source_label`` column) and refuses a taxonomy whose training labels end up with fewer than
 ``min_examples`` files, naming them, so that a thin label is a decision made in the file rather
 than an accident of the data.
+
+A taxonomy may also give every file a **genre**, from the kit or package folder it comes from (the
+manifest's ``kit`` column), never from listening to single files. Folders that mix styles get no
+genre of their own; name rules then give one to the files whose names say it, and the rest keep an
+empty genre ("unknown")::
+
+    [genres]
+    "TR808EmulationKit" = "electronic"
+    "GMRockKit" = "acoustic"
+
+    [genre_names]        # for files of kits without a genre: a fragment of the file name -> genre
+    "_acoustic" = "acoustic"
+
+The relabelled manifest then has a ``genre`` column, and the report counts files per genre and label.
 """
 from __future__ import annotations
 
 import csv
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,11 +53,16 @@ class Taxonomy:
         labels: source label -> training label (``class/subclass``); unlisted source labels are dropped.
         min_examples: the fewest files a training label may have.
         description: what the taxonomy is for.
+        genres: kit (the manifest's ``kit`` column) -> genre; kits not listed have no genre of their own.
+        genre_names: for files of kits without a genre, a fragment of the file name (case-insensitive)
+            -> genre; the first fragment found wins, and a file that matches none has no genre.
     """
 
     labels: dict[str, str] = field(default_factory=dict)
     min_examples: int = 1
     description: str = ""
+    genres: dict[str, str] = field(default_factory=dict)
+    genre_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.labels:
@@ -54,6 +74,21 @@ class Taxonomy:
                 raise ConfigError(f"taxonomy label {source!r} -> {target!r}: {error}") from None
         if self.min_examples < 1:
             raise ConfigError(f"min_examples must be at least 1, got {self.min_examples}")
+        for table, mapping in (("genres", self.genres), ("genre_names", self.genre_names)):
+            for key, genre in mapping.items():
+                if not _GENRE.fullmatch(genre):
+                    raise ConfigError(f"taxonomy [{table}] {key!r} -> {genre!r}: a genre is a lower-case name "
+                                      "of letters, digits, '-' and '_'")
+
+    def genre_of(self, kit: str, path: str) -> str:
+        """The genre of a file of ``kit`` at ``path`` ("" when neither its kit nor its name gives one)."""
+        if kit in self.genres:
+            return self.genres[kit]
+        name = Path(path).name.lower()
+        return next((genre for fragment, genre in self.genre_names.items() if fragment.lower() in name), "")
+
+
+_GENRE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 def load_taxonomy(path: str | os.PathLike) -> Taxonomy:
@@ -63,11 +98,13 @@ def load_taxonomy(path: str | os.PathLike) -> Taxonomy:
 
 @dataclass(frozen=True)
 class RelabelReport:
-    """What :func:`relabel_manifest` wrote: files per training label, and files per dropped source label."""
+    """What :func:`relabel_manifest` wrote: files per training label, files per dropped source label
+    and, for a taxonomy with genres, files per genre ("" for none) and training label."""
 
     manifest: Path
     counts: dict[str, int]
     dropped: dict[str, int]
+    genre_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def relabel_manifest(manifest: str | os.PathLike, out: str | os.PathLike, taxonomy: Taxonomy) -> RelabelReport:
@@ -95,6 +132,15 @@ def relabel_manifest(manifest: str | os.PathLike, out: str | os.PathLike, taxono
     unknown = sorted(set(taxonomy.labels) - set(present))
     if unknown:
         raise ParameterError(f"{manifest}: the taxonomy maps labels the manifest does not have: {', '.join(unknown)}")
+    with_genres = bool(taxonomy.genres or taxonomy.genre_names)
+    if with_genres:
+        if rows and "kit" not in rows[0]:
+            raise ParameterError(f"{manifest}: genres come from the kit of each file, but the manifest has no "
+                                 "'kit' column")
+        unknown = sorted(set(taxonomy.genres) - {row["kit"] for row in rows})
+        if unknown:
+            raise ParameterError(f"{manifest}: the taxonomy gives genres to kits the manifest does not have: "
+                                 f"{', '.join(unknown)}")
     kept, dropped = [], Counter()
     for row in rows:
         target = taxonomy.labels.get(row["label"])
@@ -104,12 +150,17 @@ def relabel_manifest(manifest: str | os.PathLike, out: str | os.PathLike, taxono
         path = Path(row["path"])
         if not path.is_absolute():
             path = Path(os.path.relpath(manifest.parent / path, out.parent))
-        kept.append({**row, "path": path.as_posix(), "label": target, "source_label": row["label"]})
+        genre = {"genre": taxonomy.genre_of(row["kit"], row["path"])} if with_genres else {}
+        kept.append({**row, "path": path.as_posix(), "label": target, "source_label": row["label"], **genre})
     counts = dict(sorted(Counter(row["label"] for row in kept).items()))
+    genre_counts: dict[str, dict[str, int]] = {}
+    if with_genres:
+        for (genre, label), n in sorted(Counter((row["genre"], row["label"]) for row in kept).items()):
+            genre_counts.setdefault(genre, {})[label] = n
     thin = {label: n for label, n in counts.items() if n < taxonomy.min_examples}
     if thin:
         raise ParameterError(f"training label(s) with fewer than {taxonomy.min_examples} files: "
                              + ", ".join(f"{label} ({n})" for label, n in thin.items())
                              + "; merge or drop them in the taxonomy")
     out.parent.mkdir(parents=True, exist_ok=True)
-    return RelabelReport(write_manifest(out, kept), counts, dict(sorted(dropped.items())))
+    return RelabelReport(write_manifest(out, kept), counts, dict(sorted(dropped.items())), genre_counts)

@@ -74,3 +74,39 @@ def test_shipped_oneshot_taxonomy_maps_keyword_table_labels():
     assert set(taxonomy.labels) <= known
     assert taxonomy.min_examples >= 20
     assert len(set(taxonomy.labels.values())) == 13
+    assert set(taxonomy.genres.values()) == set(taxonomy.genre_names.values()) | {"world"} == {
+        "electronic", "acoustic", "world"}
+
+
+def test_genres_come_from_the_kit_then_from_the_file_name_of_mixed_kits(tmp_path):
+    rows = [{"path": "a/808_kick.wav", "label": "drums/kick", "kit": "TR808"},
+            {"path": "a/acoustic_kick.wav", "label": "drums/kick", "kit": "TR808"},  # the kit decides
+            {"path": "b/Kick_Acoustic01.ogg", "label": "drums/kick", "kit": "mixed"},
+            {"path": "b/snare_electro01.ogg", "label": "drums/snare", "kit": "mixed"},
+            {"path": "b/snare01.ogg", "label": "drums/snare", "kit": "mixed"}]
+    source = write_manifest(tmp_path / "manifest.csv", rows)
+    taxonomy = Taxonomy({"drums/kick": "drums/kick", "drums/snare": "drums/snare"},
+                        genres={"TR808": "electronic"}, genre_names={"acoustic": "acoustic", "electro": "electronic"})
+    report = relabel_manifest(source, tmp_path / "out.csv", taxonomy)
+    with open(report.manifest, newline="") as handle:
+        genres = [row["genre"] for row in csv.DictReader(handle)]
+    assert genres == ["electronic", "electronic", "acoustic", "electronic", ""]
+    assert report.genre_counts == {"": {"drums/snare": 1}, "acoustic": {"drums/kick": 1},
+                                   "electronic": {"drums/kick": 2, "drums/snare": 1}}
+    (tmp_path / "tax.toml").write_text('[labels]\n"drums/kick" = "drums/kick"\n[genres]\nTR808 = "electronic"\n')
+    result = CliRunner().invoke(main, ["relabel", str(source), str(tmp_path / "out2.csv"), "--taxonomy",
+                                       str(tmp_path / "tax.toml")])
+    assert "genre electronic: 2 files (drums/kick 2)" in result.output
+    assert "genre (none): 1 files (drums/kick 1)" in result.output
+
+
+def test_genre_rules_refuse_bad_names_unknown_kits_and_manifests_without_kits(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[genres\] 'TR808' -> 'Electronic/x'"):
+        Taxonomy({"drums/kick": "drums/kick"}, genres={"TR808": "Electronic/x"})
+    source = _manifest(tmp_path)
+    with pytest.raises(ParameterError, match="kits the manifest does not have: Z"):
+        relabel_manifest(source, tmp_path / "out.csv", Taxonomy({"drums/kick": "drums/kick"}, genres={"Z": "world"}))
+    plain = write_manifest(tmp_path / "plain.csv", [{"path": "k.wav", "label": "drums/kick"}])
+    with pytest.raises(ParameterError, match="no 'kit' column"):
+        relabel_manifest(plain, tmp_path / "out.csv", Taxonomy({"drums/kick": "drums/kick"}, genres={"A": "world"}))
+    assert not (tmp_path / "out.csv").exists()
