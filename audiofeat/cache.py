@@ -653,8 +653,10 @@ class FeatureCache(Dataset):
 
     - ``x``: float32 ``(channels, freq, frames)`` of the requested feature; several features of the
       same shape are stacked along the channel axis in the order given.
-    - ``c``: float32 conditioning vector ``(c_dim,)`` (:class:`audiofeat.labels.LabelVocabulary`).
-    - ``meta``: ``{"index", "class_index", "subclass_index", "label", "source", "offset"}``.
+    - ``c``: float32 conditioning vector ``(c_dim,)`` (:class:`audiofeat.labels.LabelVocabulary`);
+      when the sources' manifest had a ``genre`` column, the vocabulary has its genres and ``c`` a
+      genre part (``genre_index`` -1 and zeros for a source without a genre).
+    - ``meta``: ``{"index", "class_index", "subclass_index", "genre_index", "label", "source", "offset"}``.
 
     The HDF5 file is opened lazily, once per process, so the dataset works with any number of
     DataLoader workers (each worker gets its own handle after the fork or spawn).
@@ -696,7 +698,12 @@ class FeatureCache(Dataset):
         self.config = config_from_dict(FeatureConfig, json.loads(attrs["config"]), source=str(self.path))
         self.vocabulary = LabelVocabulary.from_dict(json.loads(attrs["vocabulary"]))
         self.attrs = attrs
-        self._conditioning = self.vocabulary.one_hot(self.class_index, self.subclass_index)
+        self.genre_index = np.full(len(self.class_index), -1, dtype=np.int64)
+        genres = self.example_meta("genre")  # the sources' manifest column, from a taxonomy with genres
+        if genres is not None:
+            self.vocabulary = self.vocabulary.with_genres(genres)
+            self.genre_index = self.vocabulary.genre_index(genres).numpy()
+        self._conditioning = self.vocabulary.one_hot(self.class_index, self.subclass_index, self.genre_index)
         self._file: h5py.File | None = None
         self._pid: int | None = None
 
@@ -724,7 +731,8 @@ class FeatureCache(Dataset):
                                  "build it again") from None
         x = torch.from_numpy(arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0))
         meta = {"index": index, "class_index": int(self.class_index[index]),
-                "subclass_index": int(self.subclass_index[index]), "label": self.labels[index],
+                "subclass_index": int(self.subclass_index[index]), "genre_index": int(self.genre_index[index]),
+                "label": self.labels[index],
                 "source": self.source_names[self.source_index[index]], "offset": int(self.offsets[index])}
         return x, self._conditioning[index], meta
 

@@ -27,7 +27,7 @@ __all__ = ["build_critic_transform", "build_data", "build_models", "build_state"
 def build_data(config: RunConfig, split: str = "train") -> TrainingData:
     d = config.data
     return load_training_data(d.source, split=split, limit=d.limit, path=d.path, features=d.features,
-                              normalization=d.normalization, frames=d.frames)
+                              normalization=d.normalization, frames=d.frames, genres=d.genres)
 
 
 def model_kwargs(config: RunConfig, shape: tuple[int, ...], c_dim: int, n_labels: int = 0) -> dict[str, dict]:

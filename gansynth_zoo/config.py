@@ -33,6 +33,8 @@ class DataConfig:
         shape: ``(channels, freq, frames)`` of one example as the models see it (empty: unknown until
             the data are loaded); checked against the data, and used by ``gansynth-zoo summary``.
         limit: use only the first ``limit`` training examples (0: all).
+        genres: condition on each example's genre as well (``cache`` only; the cache's sources need
+            the ``genre`` column of a taxonomy with genres, :mod:`audiofeat.datasets.taxonomy`).
     """
 
     source: Literal["mnist", "digits", "cache"] = "mnist"
@@ -42,6 +44,7 @@ class DataConfig:
     frames: int = 0
     shape: tuple[int, ...] = ()
     limit: int = 0
+    genres: bool = False
 
 
 @dataclass(frozen=True)

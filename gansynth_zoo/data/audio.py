@@ -32,6 +32,7 @@ from audiofeat.exceptions import ConfigError
 from audiofeat.features import FEATURES, FeatureConfig
 from audiofeat.functional.normalization import (GANSYNTH_IF_AFFINE, GANSYNTH_LOG_MAG_AFFINE, affine_denormalize,
                                                 affine_normalize, compand, destandardize, expand, standardize)
+from audiofeat.labels import LabelVocabulary
 
 __all__ = ["Representation", "load_cache_data"]
 
@@ -158,7 +159,7 @@ def _bin_stats(stats: dict[str, np.ndarray]) -> dict[str, list[float]]:
 
 
 def load_cache_data(path: str, *, features: tuple[str, ...] = (), normalization: Normalization = "gansynth",
-                    aux_feature: str = "threshold", frames: int = 0):
+                    aux_feature: str = "threshold", frames: int = 0, genres: bool = False):
     """Loads a whole cache into memory as :class:`gansynth_zoo.data.training.TrainingData`.
 
     Args:
@@ -170,6 +171,8 @@ def load_cache_data(path: str, *, features: tuple[str, ...] = (), normalization:
             it is not listed in ``features`` (MP3Net's masking threshold).
         frames: keep the first ``frames`` frames of every feature (0: all); MP3Net drops the
             MDCT's extra frame this way.
+        genres: give ``c`` the genre part of the cache's vocabulary (the cache must have genres);
+            without it ``c`` has the class and subclass parts only.
     """
     import h5py
 
@@ -197,7 +200,13 @@ def load_cache_data(path: str, *, features: tuple[str, ...] = (), normalization:
                                     {name: _bin_stats(cache.stats(name)) for name in chosen})
     x = representation.encode(arrays)
     labels = torch.from_numpy(cache.subclass_index.astype(np.int64))
-    c = cache.vocabulary.one_hot(cache.class_index, cache.subclass_index)
+    vocabulary = cache.vocabulary
+    if not genres:
+        vocabulary = LabelVocabulary(vocabulary.classes, vocabulary.subclasses)
+    elif not vocabulary.genres:
+        raise ConfigError(f"data.genres: {path} has no genres; relabel its manifest with a taxonomy that has "
+                          "[genres] (audiofeat relabel) and extract it again")
+    c = vocabulary.one_hot(cache.class_index, cache.subclass_index, cache.genre_index if genres else None)
     info = {"source": "cache", "path": str(path), "shape": list(x.shape[1:]),
-            "vocabulary": cache.vocabulary.to_dict(), "representation": representation.to_dict()}
-    return TrainingData(x, labels, c, cache.vocabulary.subclasses, info, aux)
+            "vocabulary": vocabulary.to_dict(), "representation": representation.to_dict()}
+    return TrainingData(x, labels, c, vocabulary.subclasses, info, aux, vocabulary.genres)

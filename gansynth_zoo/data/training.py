@@ -35,6 +35,7 @@ class TrainingData:
         label_names: the name of each label index.
         info: a JSON-able description stored in checkpoints (source, shape, vocabulary, feature params).
         aux: optional ``(N, ...)`` tensor drawn with ``x`` (MP3Net's precomputed thresholds).
+        genre_names: the genres of the last ``len(genre_names)`` columns of ``c`` (empty: none).
     """
 
     x: torch.Tensor
@@ -43,6 +44,7 @@ class TrainingData:
     label_names: tuple[str, ...]
     info: dict[str, Any] = field(default_factory=dict)
     aux: torch.Tensor | None = None
+    genre_names: tuple[str, ...] = ()
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -73,12 +75,14 @@ class TrainingData:
     def subset(self, count: int) -> TrainingData:
         """The first ``count`` examples."""
         return TrainingData(self.x[:count], self.labels[:count], self.c[:count], self.label_names, self.info,
-                            None if self.aux is None else self.aux[:count])
+                            None if self.aux is None else self.aux[:count], self.genre_names)
 
     def conditioning(self, labels: torch.Tensor) -> torch.Tensor:
-        """Conditioning vectors for label indices (the ``c`` of any example with that label)."""
+        """Conditioning vectors for label indices (the ``c`` of any example with that label), with the
+        genre part, if any, left zero: "any genre"."""
         table = torch.zeros(len(self.label_names), self.c_dim)
         table[self.labels] = self.c
+        table[:, self.c_dim - len(self.genre_names):] = 0
         return table[labels]
 
 
@@ -90,15 +94,19 @@ def _one_hot_digits(images: np.ndarray, labels: np.ndarray, source: str) -> Trai
 
 
 def load_training_data(source: str, *, split: str = "train", limit: int = 0, path: str = "",
-                       features: tuple[str, ...] = (), normalization: str = "gansynth", frames: int = 0) -> TrainingData:
+                       features: tuple[str, ...] = (), normalization: str = "gansynth", frames: int = 0,
+                       genres: bool = False) -> TrainingData:
     """Loads a training set (see :class:`gansynth_zoo.config.DataConfig`).
 
     Args:
         source: ``"mnist"``, ``"digits"`` or ``"cache"``.
         split: ``"train"`` or ``"test"`` (digit sources; a cache holds one split).
         limit: keep the first ``limit`` examples (0: all).
-        path, features, normalization, frames: cache source only (:func:`gansynth_zoo.data.audio.load_cache_data`).
+        path, features, normalization, frames, genres: cache source only
+            (:func:`gansynth_zoo.data.audio.load_cache_data`).
     """
+    if genres and source != "cache":
+        raise ConfigError(f"data.genres needs data.source = 'cache', not {source!r}")
     if source == "mnist":
         from gansynth_zoo.data.mnist import load_mnist
 
@@ -115,7 +123,7 @@ def load_training_data(source: str, *, split: str = "train", limit: int = 0, pat
     elif source == "cache":
         from gansynth_zoo.data.audio import load_cache_data
 
-        data = load_cache_data(path, features=features, normalization=normalization, frames=frames)
+        data = load_cache_data(path, features=features, normalization=normalization, frames=frames, genres=genres)
     else:
         raise ConfigError(f"unknown data.source {source!r}; use mnist, digits or cache")
     return data.subset(limit) if limit else data

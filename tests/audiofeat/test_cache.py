@@ -523,6 +523,21 @@ def test_manifest_input_keeps_metadata(tmp_path, dataset):
         build_cache(broken, tmp_path / "b.h5", CONFIG)
 
 
+def test_a_genre_column_gives_the_vocabulary_genres_and_the_conditioning_a_genre_part(tmp_path, dataset):
+    manifest = tmp_path / "manifest.csv"
+    files = sorted(dataset.rglob("*.wav"))[:3]
+    with open(manifest, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "label", "genre"])
+        for path, genre in zip(files, ["world", "", "acoustic"]):
+            writer.writerow([os.path.relpath(path, tmp_path), "perc/hand", genre])
+    build_cache(manifest, tmp_path / "g.h5", CONFIG)
+    cache = open_cache(tmp_path / "g.h5")
+    assert cache.vocabulary.genres == ("acoustic", "world") and cache.vocabulary.c_dim == 4
+    by_genre = {cache[i][2]["genre_index"]: cache[i][1].tolist() for i in range(len(cache))}
+    assert by_genre == {1: [1, 1, 0, 1], -1: [1, 1, 0, 0], 0: [1, 1, 1, 0]}
+
+
 def test_features_of_different_shapes_are_described_and_read_one_shape_at_a_time(dataset, tmp_path):
     config = FeatureConfig(features=("log_mag", "mel"), audio=AudioSettings(length=2048, min_duration=0.01),
                            stft=StftSettings(n_fft=256, hop_length=128), mel=MelSettings(n_mels=16))

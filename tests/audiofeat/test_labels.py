@@ -31,6 +31,22 @@ def test_vocabulary_indices_and_one_hot_match_the_documented_example():
     assert LabelVocabulary.from_dict(vocab.to_dict()) == vocab
 
 
+def test_genre_part_follows_class_and_subclass_and_is_zero_without_a_genre():
+    vocab = LabelVocabulary.from_labels(["drums/snare", "bass/sub", "drums/kick"]).with_genres(
+        ["electronic", "", "acoustic", "electronic"])
+    assert vocab.genres == ("acoustic", "electronic") and vocab.c_dim == 7
+    assert vocab.vectors(["drums/snare"], ["electronic"]).tolist() == [[0, 1, 0, 0, 1, 0, 1]]  # the docstring's
+    assert vocab.vectors(["drums/snare", "bass/sub"], ["", "acoustic"]).tolist() == [[0, 1, 0, 0, 1, 0, 0],
+                                                                                    [1, 0, 1, 0, 0, 1, 0]]
+    assert vocab.vectors(["drums/kick"]).tolist() == [[0, 1, 0, 1, 0, 0, 0]]  # no genres given: none
+    assert vocab.genre_index(["acoustic", ""]).tolist() == [0, -1]
+    with pytest.raises(ParameterError, match="unknown genre.*world; known: acoustic, electronic"):
+        vocab.genre_index(["world"])
+    assert LabelVocabulary.from_dict(vocab.to_dict()) == vocab
+    plain = LabelVocabulary.from_labels(["drums/kick"])
+    assert "genres" not in plain.to_dict() and plain.with_genres([""]).c_dim == plain.c_dim == 2
+
+
 def test_unknown_labels_list_the_vocabulary():
     vocab = LabelVocabulary.from_labels(["drums/kick"])
     with pytest.raises(ParameterError, match="unknown class 'bass'.*known: drums"):

@@ -66,6 +66,32 @@ def test_cache_data_and_representation_round_trip(cache):
     assert audio.shape == (1, 1, 128) and torch.isfinite(audio).all()
 
 
+def test_genres_add_a_genre_part_to_c_that_the_per_label_conditioning_leaves_open(cache, tmp_path):
+    from audiofeat.datasets.manifest import write_manifest
+    from audiofeat.exceptions import ConfigError
+
+    write_oneshots(tmp_path / "data", OneShotsConfig(per_subclass=2, duration=0.05, subclasses=SUBCLASSES[:2]))
+    files = sorted((tmp_path / "data").rglob("*.wav"))
+    genres = ["electronic", "acoustic", "", "electronic"]
+    write_manifest(tmp_path / "m.csv", [{"path": str(f.relative_to(tmp_path)), "label": f.parent.parent.name + "/"
+                                         + f.parent.name, "genre": g} for f, g in zip(files, genres)])
+    config = FeatureConfig(features=("log_mag",), audio=AudioSettings(length=128, min_duration=0.001),
+                           stft=StftSettings(n_fft=32, hop_length=8, n_frames=16))
+    build_cache(tmp_path / "m.csv", tmp_path / "g.h5", config)
+    plain = load_training_data("cache", path=str(tmp_path / "g.h5"))
+    assert plain.c.shape == (4, 3) and plain.genre_names == ()  # class + subclass only, as before
+    data = load_training_data("cache", path=str(tmp_path / "g.h5"), genres=True)
+    assert data.genre_names == ("acoustic", "electronic") and data.info["vocabulary"]["genres"] == ["acoustic",
+                                                                                                 "electronic"]
+    assert data.c[:, 3:].tolist() == [[0, 1], [1, 0], [0, 0], [0, 1]]
+    assert torch.equal(data.c[:, :3], plain.c)
+    assert data.conditioning(torch.tensor([0, 1])).tolist() == [[1, 1, 0, 0, 0], [1, 0, 1, 0, 0]]
+    with pytest.raises(ConfigError, match="has no genres; relabel"):
+        load_training_data("cache", path=str(cache), genres=True)
+    with pytest.raises(ConfigError, match="data.genres needs data.source = 'cache'"):
+        load_training_data("digits", genres=True)
+
+
 def test_mel_representation_inverts_and_survives_the_round_trip_through_sound(tmp_path):
     from gansynth_zoo.audio_evaluation import through_audio
 
