@@ -117,6 +117,9 @@ class TrainConfig:
         seed: seeds models, latents and batch sampling.
         balance_labels: draw each example's label uniformly over the labels, then the example within
             it (default: uniformly over the examples, so labels in proportion to their frequency).
+        condition_dropout: probability that an example's category part of ``c``, and independently
+            its genre part, is zeroed in a step (:meth:`TrainingData.drop_conditions`), so that a
+            request for a genre alone or a category alone asks for something the model has seen.
         ema_decay: decay of the generator's exponential moving average, warmed up over the first
             steps (:func:`gansynth_zoo.training.ema.ema_decay_at`; 0: the copy follows the generator).
         amp: bfloat16 autocast on CUDA (ignored on CPU).
@@ -131,6 +134,7 @@ class TrainConfig:
     batch_size: int = 64
     seed: int = 0
     balance_labels: bool = False
+    condition_dropout: float = 0.0
     ema_decay: float = 0.999
     amp: bool = False
     log_every: int = 50
@@ -170,6 +174,8 @@ class RunConfig:
                 raise ConfigError(f"train.{key} must be a positive number of steps, got {getattr(self.train, key)}")
         if self.data.source == "cache" and not self.data.path:
             raise ConfigError("data.path must name the cache file when data.source = 'cache'")
+        if not 0 <= self.train.condition_dropout < 1:
+            raise ConfigError(f"train.condition_dropout must be in [0, 1), got {self.train.condition_dropout}")
 
 
 def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> RunConfig:

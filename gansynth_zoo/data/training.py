@@ -72,6 +72,14 @@ class TrainingData:
             index = torch.randint(len(self), (batch_size,), generator=generator)
         return Batch(self.x[index], self.c[index], self.labels[index], None if self.aux is None else self.aux[index])
 
+    def drop_conditions(self, c: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+        """``c`` with each row's category part (class and subclass) zeroed with probability ``p``, and
+        independently its genre part, so that a model learns the marginals "any category" and "any
+        genre" beside the joint (the condition dropout of classifier-free guidance)."""
+        keep = (torch.rand(2, c.shape[0], generator=generator) >= p).to(c.dtype)
+        split = self.c_dim - len(self.genre_names)
+        return torch.cat([c[:, :split] * keep[0, :, None], c[:, split:] * keep[1, :, None]], dim=1)
+
     def subset(self, count: int) -> TrainingData:
         """The first ``count`` examples."""
         return TrainingData(self.x[:count], self.labels[:count], self.c[:count], self.label_names, self.info,

@@ -90,6 +90,8 @@ class Trainer:
         b = self.data.sample(train.batch_size, self.state.data_generator, balanced=train.balance_labels)
         if not self.config.model.conditional:  # unconditional models get an empty (batch, 0) c
             b = b._replace(c=b.c[:, :0])
+        elif train.condition_dropout:
+            b = b._replace(c=self.data.drop_conditions(b.c, train.condition_dropout, self.state.data_generator))
         return Batch(*(None if t is None else t.to(self.device, non_blocking=True) for t in b))
 
     def _autocast(self):

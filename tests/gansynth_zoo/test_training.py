@@ -34,7 +34,7 @@ def _losses(run_dir):
 def test_resume_is_exact(tmp_path, model, loss):
     overrides = [*(TINY_CGAN if model == "cgan" else TINY), f"loss.kind={loss}", "loss.drift=0.001",
                  *(["model.discriminator.norm=none"] if loss == "wgan-gp" else []),
-                 *(["loss.mode_seeking=1.0"] if model == "cgan" else []),
+                 *(["loss.mode_seeking=1.0", "train.condition_dropout=0.3"] if model == "cgan" else []),
                  *(['loss.augment=["translation", "cutout"]', "train.balance_labels=true",
                     "loss.band_matching=0.1", "loss.level_matching=0.1"] if loss == "hinge" else []),
                  "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
@@ -54,6 +54,21 @@ def test_resume_is_exact(tmp_path, model, loss):
     final_b = load_checkpoint(latest_checkpoint(resumed))
     for key in final_a["G_ema"]:
         assert torch.equal(final_a["G_ema"][key], final_b["G_ema"][key])
+
+
+def test_condition_dropout_zeroes_the_category_and_genre_parts_independently():
+    from gansynth_zoo.data.training import TrainingData
+
+    c = torch.tensor([[1.0, 0, 1, 0, 1]]).repeat(4000, 1)  # class | subclass (3 columns) | 2 genres
+    data = TrainingData(torch.zeros(4000, 1, 1, 1), torch.zeros(4000, dtype=torch.long), c, ("a/b",),
+                        genre_names=("x", "y"))
+    dropped = data.drop_conditions(c, 0.25, torch.Generator().manual_seed(0))
+    category, genre = dropped[:, :3].sum(1) > 0, dropped[:, 3:].sum(1) > 0
+    assert torch.equal(dropped[category, :3], c[category, :3]) and torch.equal(dropped[genre, 3:], c[genre, 3:])
+    for kept in (category.float().mean(), genre.float().mean(), (category & genre).float().mean() / 0.75):
+        assert kept.item() == pytest.approx(0.75, abs=0.03)
+    with pytest.raises(ConfigError, match=r"condition_dropout must be in \[0, 1\)"):
+        load_config(None, ["train.condition_dropout=1.0"])
 
 
 def test_mode_seeking_pairs_differ_only_through_their_latents(tmp_path):
