@@ -235,31 +235,52 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
 @click.option("--class", "categories", multiple=True, metavar="CLASS[/SUBCLASS]",
               help="Category to generate: a subclass, or a class for examples spread over its subclasses, "
                    "or a digit of an MNIST model (repeatable; default: every label).")
+@click.option("--genre", default=None, metavar="GENRE[=W,GENRE=W...]",
+              help="Genre of a model trained with genres, or a weighted mix of genres (electronic=0.5,acoustic=0.5); "
+                   "alone, without --class, it asks for the genre of any category.")
+@click.option("--list", "list_only", is_flag=True, help="Print the genres and categories the model knows and exit.")
 @click.option("--n", "n", type=click.IntRange(min=1), default=8, help="Examples per category.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--seed", default=0, help="Seed of the latents.")
 @click.option("--n-iter", default=32, help="Griffin-Lim iterations (magnitude-only models).")
 @device_option
 @click.pass_context
-def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, categories: tuple[str, ...], n: int,
-           out_dir: Path, seed: int, n_iter: int, device: str) -> None:
+def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, categories: tuple[str, ...],
+           genre: str | None, list_only: bool, n: int, out_dir: Path | None, seed: int, n_iter: int,
+           device: str) -> None:
     """Write generated examples of the requested categories, one folder per category: WAVs and
-    spectrogram PNGs of an audio model, PNGs of an MNIST model (OUT/<digit>/sample_000.png).
+    spectrogram PNGs of an audio model, PNGs of an MNIST model (OUT/<digit>/sample_000.png). With
+    --genre the folders are under OUT/<genre>/.
 
     \b
     Examples:
       gansynth-zoo sample runs/00001-cgan-oneshots-1a2b3c4d --class drums/kick --n 8 --out samples/
       gansynth-zoo sample --pretrained oneshots --class drums --n 8 --out samples/
       gansynth-zoo sample runs/00002-cdcgan-mnist-5e6f7a8b --class 3 --n 16 --out digits/
+      gansynth-zoo sample RUN --class drums/kick --genre electronic --out samples/
+      gansynth-zoo sample RUN --genre electronic=0.5,acoustic=0.5 --class drums/snare --out samples/
+      gansynth-zoo sample RUN --list
     """
+    from gansynth_zoo.evaluation import load_generator
     from gansynth_zoo.pretrained import pretrained_path
-    from gansynth_zoo.synthesis import sample_files
+    from gansynth_zoo.synthesis import model_vocabulary, sample_files
 
     if (run_dir is None) == (pretrained is None):
         ctx.fail("give either RUN_DIR or --pretrained NAME")
+    if out_dir is None and not list_only:
+        ctx.fail("give --out DIR (or --list)")
     try:
         source = run_dir if pretrained is None else pretrained_path(pretrained)
-        files = sample_files(source, out_dir, categories=categories, n=n, seed=seed, n_iter=n_iter,
+        if list_only:
+            G, export = load_generator(source)
+            genres, classes, names = model_vocabulary(export)
+            if not G.c_dim:
+                click.echo("an unconditional model: no genres or categories to choose")
+            for line in [] if not G.c_dim else [*(f"genre: {g}" for g in genres),
+                                                *(f"class: {c}" for c in [*classes, *names])]:
+                click.echo(line)
+            return
+        files = sample_files(source, out_dir, categories=categories, genre=genre, n=n, seed=seed, n_iter=n_iter,
                              device=resolve_device(device))
     except (AudiofeatError, ValueError, FileNotFoundError, KeyError) as error:
         ctx.fail(str(error))

@@ -22,6 +22,7 @@ from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.data.training import load_training_data
 from gansynth_zoo.metrics.diversity import mean_pairwise_distance
 from gansynth_zoo.metrics.ndb import jensen_shannon, kmeans, ndb_jsd
+from gansynth_zoo.synthesis import genre_weights
 
 SUBCLASSES = ("drums/kick", "drums/snare", "bass/sub")
 
@@ -66,18 +67,25 @@ def test_cache_data_and_representation_round_trip(cache):
     assert audio.shape == (1, 1, 128) and torch.isfinite(audio).all()
 
 
-def test_genres_add_a_genre_part_to_c_that_the_per_label_conditioning_leaves_open(cache, tmp_path):
+def _genre_cache(folder):
+    """A tiny cache of kicks and snares whose manifest gives three of four files a genre."""
     from audiofeat.datasets.manifest import write_manifest
-    from audiofeat.exceptions import ConfigError
 
-    write_oneshots(tmp_path / "data", OneShotsConfig(per_subclass=2, duration=0.05, subclasses=SUBCLASSES[:2]))
-    files = sorted((tmp_path / "data").rglob("*.wav"))
+    write_oneshots(folder / "data", OneShotsConfig(per_subclass=2, duration=0.05, subclasses=SUBCLASSES[:2]))
+    files = sorted((folder / "data").rglob("*.wav"))
     genres = ["electronic", "acoustic", "", "electronic"]
-    write_manifest(tmp_path / "m.csv", [{"path": str(f.relative_to(tmp_path)), "label": f.parent.parent.name + "/"
-                                         + f.parent.name, "genre": g} for f, g in zip(files, genres)])
+    write_manifest(folder / "m.csv", [{"path": str(f.relative_to(folder)), "label": f.parent.parent.name + "/"
+                                       + f.parent.name, "genre": g} for f, g in zip(files, genres)])
     config = FeatureConfig(features=("log_mag",), audio=AudioSettings(length=128, min_duration=0.001),
                            stft=StftSettings(n_fft=32, hop_length=8, n_frames=16))
-    build_cache(tmp_path / "m.csv", tmp_path / "g.h5", config)
+    build_cache(folder / "m.csv", folder / "g.h5", config)
+    return folder / "g.h5"
+
+
+def test_genres_add_a_genre_part_to_c_that_the_per_label_conditioning_leaves_open(cache, tmp_path):
+    from audiofeat.exceptions import ConfigError
+
+    _genre_cache(tmp_path)
     plain = load_training_data("cache", path=str(tmp_path / "g.h5"))
     assert plain.c.shape == (4, 3) and plain.genre_names == ()  # class + subclass only, as before
     data = load_training_data("cache", path=str(tmp_path / "g.h5"), genres=True)
@@ -90,6 +98,33 @@ def test_genres_add_a_genre_part_to_c_that_the_per_label_conditioning_leaves_ope
         load_training_data("cache", path=str(cache), genres=True)
     with pytest.raises(ConfigError, match="data.genres needs data.source = 'cache'"):
         load_training_data("digits", genres=True)
+
+
+def test_sample_by_genre_alone_with_a_category_and_mixed_and_list(tmp_path):
+    genre_cache = _genre_cache(tmp_path)
+    overrides = [*_overrides(genre_cache, "log_mag"), "data.genres=true", "train.condition_dropout=0.2"]
+    run = builders.train(load_config(None, overrides), out=tmp_path / "runs")
+    runner = CliRunner()
+    listing = runner.invoke(main, ["sample", str(run), "--list"])
+    assert listing.exit_code == 0, listing.output
+    assert listing.output.splitlines() == ["genre: acoustic", "genre: electronic", "class: drums", "class: drums/kick",
+                                           "class: drums/snare"]
+    out = tmp_path / "out"
+    for args in (["--class", "drums/kick", "--genre", "electronic"], ["--genre", "acoustic"],
+                 ["--class", "drums/snare", "--genre", "electronic=0.5, acoustic=0.5"], ["--class", "drums/kick"]):
+        result = runner.invoke(main, ["sample", str(run), *args, "--n", "2", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+    found = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav"))
+    assert found == [f"{folder}/sample_00{i}.wav" for folder in ("acoustic", "acoustic0.5+electronic0.5/drums/snare",
+                                                                  "drums/kick", "electronic/drums/kick")
+                     for i in (0, 1)]
+    assert genre_weights("electronic=0.25, acoustic=0.75", ("acoustic", "electronic")).tolist() == [0.75, 0.25]
+    assert genre_weights("electronic", ("acoustic", "electronic")).tolist() == [0, 1]
+    for args, message in ((["--genre", "world"], "unknown genre 'world'; this model knows acoustic, electronic"),
+                          (["--genre", "acoustic=x"], "genre weight 'x' of 'acoustic' is not a number"),
+                          (["--genre", "acoustic=0"], "not all zero"), ([], "give --out DIR")):
+        result = runner.invoke(main, ["sample", str(run), *args] + (["--out", str(out)] if args else []))
+        assert result.exit_code != 0 and message in result.output, result.output
 
 
 def test_mel_representation_inverts_and_survives_the_round_trip_through_sound(tmp_path):
