@@ -11,6 +11,14 @@ decay, noise colour, level, ...) from a generator seeded by ``(seed, subclass, i
 
 Files are written as ``OUT/class/subclass/subclass_0000.wav`` (16-bit PCM) next to a
 ``dataset.json`` that records the config that made them.
+
+**Styles.** With ``styles = ["electronic", "acoustic"]`` every subclass is made in each style, the
+genre axis of the real one-shots (``docs/data.md``) on the same instruments: ``electronic`` is the
+recipe dry, with its highs lifted and a click on the onset; ``acoustic``
+plays it into a small synthetic room (a decaying noise impulse response) with the highs damped, as
+a miked instrument. Files are then ``OUT/class/subclass/<style>_subclass_0000.wav``, and
+``OUT/manifest.csv`` gives each its label and ``genre`` (the style), so ``audiofeat extract
+OUT/manifest.csv ...`` makes a cache with genres.
 """
 from __future__ import annotations
 
@@ -26,10 +34,11 @@ from scipy import signal
 from audiofeat._files import atomic_path
 from audiofeat._checks import check_positive, check_positive_int
 from audiofeat.config import config_hash, config_to_dict
+from audiofeat.datasets.manifest import write_manifest
 from audiofeat.exceptions import ParameterError
 from audiofeat.io import save_audio
 
-__all__ = ["SUBCLASSES", "OneShotsConfig", "synthesize", "write_oneshots"]
+__all__ = ["STYLES", "SUBCLASSES", "OneShotsConfig", "synthesize", "write_oneshots"]
 
 Recipe = Callable[[np.random.Generator, int, int], np.ndarray]
 
@@ -44,6 +53,8 @@ class OneShotsConfig:
         sample_rate: in Hz.
         duration: clip length in seconds.
         subclasses: ``"class/subclass"`` names to make, from :data:`SUBCLASSES`; empty means all.
+        styles: styles to make each subclass in, from :data:`STYLES` (empty: the recipes as they are,
+            without a style), ``per_subclass`` examples each.
     """
 
     seed: int = 0
@@ -51,6 +62,7 @@ class OneShotsConfig:
     sample_rate: int = 16000
     duration: float = 1.0
     subclasses: tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_positive_int("per_subclass", self.per_subclass)
@@ -61,6 +73,9 @@ class OneShotsConfig:
         unknown = sorted(set(self.subclasses) - set(SUBCLASSES))
         if unknown:
             raise ParameterError(f"subclasses {unknown} are not known; choose from {', '.join(SUBCLASSES)}")
+        unknown = sorted(set(self.styles) - set(STYLES))
+        if unknown or len(set(self.styles)) != len(self.styles):
+            raise ParameterError(f"styles must be distinct names from {', '.join(STYLES)}; got {list(self.styles)}")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -215,6 +230,34 @@ def _zap(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         0.7 * body * _exp_env(n, sr, rng.uniform(0.04, 0.2))
 
 
+# --- styles: (rng, x, sample_rate) -> waveform ------------------------------------------------------
+
+def _electronic(rng: np.random.Generator, x: np.ndarray, sr: int) -> np.ndarray:
+    """Dry and bright: the highs above 2 kHz lifted by 0.5x to 1.5x and a 3 ms noise click on the
+    onset, the envelope left as it is."""
+    bright = x + rng.uniform(0.5, 1.5) * _band(x, sr, 2000, None, order=1)
+    click = _band(rng.standard_normal(len(x)), sr, 3000, None) * _exp_env(len(x), sr, 0.003)
+    return bright / (np.abs(bright).max() + 1e-12) + rng.uniform(0.1, 0.3) * click
+
+
+def _acoustic(rng: np.random.Generator, x: np.ndarray, sr: int) -> np.ndarray:
+    """Highs damped (second-order low-pass at 2 to 4 kHz), then a small room: the direct sound plus
+    a noise impulse response decaying to -60 dB in 0.3 to 0.8 s, mixed in at 40 to 70 %."""
+    dry = _band(x, sr, None, rng.uniform(2000, 4000), order=2)
+    rt60 = rng.uniform(0.3, 0.8)
+    n_ir = int(rt60 * sr)
+    ir = rng.standard_normal(n_ir) * np.exp(-6.9 * np.arange(n_ir) / n_ir)
+    wet = signal.fftconvolve(dry, ir / np.sqrt(np.sum(ir ** 2)))[:len(x)]
+    mix = rng.uniform(0.4, 0.7)
+    return (1 - mix) * dry / (np.abs(dry).max() + 1e-12) + mix * wet / (np.abs(wet).max() + 1e-12)
+
+
+#: The styles of the genre axis, mapped to what each does to a recipe's output.
+STYLES: dict[str, Callable[[np.random.Generator, np.ndarray, int], np.ndarray]] = {
+    "electronic": _electronic,
+    "acoustic": _acoustic,
+}
+
 #: Every subclass the generator knows, as ``"class/subclass"`` mapped to its recipe.
 SUBCLASSES: dict[str, Recipe] = {
     "drums/kick": _kick,
@@ -230,17 +273,24 @@ SUBCLASSES: dict[str, Recipe] = {
 }
 
 
-def synthesize(name: str, index: int, *, seed: int = 0, sample_rate: int = 16000, duration: float = 1.0) -> np.ndarray:
-    """One example of subclass ``name`` as float32 ``(samples,)``, peak between 0.25 and 0.95.
+def synthesize(name: str, index: int, *, seed: int = 0, sample_rate: int = 16000, duration: float = 1.0,
+               style: str | None = None) -> np.ndarray:
+    """One example of subclass ``name`` (in ``style``, one of :data:`STYLES`, if given) as float32
+    ``(samples,)``, peak between 0.25 and 0.95.
 
-    The example depends only on ``(seed, name, index)`` and the rate and duration.
+    The example depends only on ``(seed, name, index, style)`` and the rate and duration.
     """
     if name not in SUBCLASSES:
         raise ParameterError(f"name must be one of {', '.join(SUBCLASSES)}; got {name!r}")
+    if style is not None and style not in STYLES:
+        raise ParameterError(f"style must be one of {', '.join(STYLES)}; got {style!r}")
     position = list(SUBCLASSES).index(name)
-    rng = np.random.default_rng([seed, position, index])
+    styled = [] if style is None else [1 + list(STYLES).index(style)]
+    rng = np.random.default_rng([seed, position, index, *styled])
     n = int(round(duration * sample_rate))
     x = SUBCLASSES[name](rng, n, sample_rate)
+    if style is not None:
+        x = STYLES[style](rng, x, sample_rate)
     x = x / (np.abs(x).max() + 1e-12) * rng.uniform(0.25, 0.95)  # level variation: -12..-0.4 dBFS
     return x.astype(np.float32)
 
@@ -264,15 +314,20 @@ def write_oneshots(out_dir: str | os.PathLike, config: OneShotsConfig) -> list[P
             raise ParameterError(
                 f"{out_dir} already holds a dataset made with another config ({existing.get('config')}); "
                 "choose another folder or delete it")
-    files = []
+    files, rows = [], []
     for name in config.names:
-        for index in range(config.per_subclass):
-            path = out_dir / name / f"{name.split('/')[1]}_{index:04d}.wav"
-            if not path.exists():
-                audio = synthesize(name, index, seed=config.seed, sample_rate=config.sample_rate,
-                                   duration=config.duration)
-                save_audio(path, audio, config.sample_rate)
-            files.append(path)
+        for style in config.styles or (None,):
+            prefix = "" if style is None else f"{style}_"
+            for index in range(config.per_subclass):
+                path = out_dir / name / f"{prefix}{name.split('/')[1]}_{index:04d}.wav"
+                if not path.exists():
+                    audio = synthesize(name, index, seed=config.seed, sample_rate=config.sample_rate,
+                                       duration=config.duration, style=style)
+                    save_audio(path, audio, config.sample_rate)
+                files.append(path)
+                rows.append({"path": path.relative_to(out_dir).as_posix(), "label": name, "genre": style})
+    if config.styles:
+        write_manifest(out_dir / "manifest.csv", rows)
     wanted["files"] = len(files)
     with atomic_path(record) as tmp:
         tmp.write_text(json.dumps(wanted, indent=2) + "\n")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -8,7 +9,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from audiofeat.cli import main
-from audiofeat.datasets.synthetic import SUBCLASSES, OneShotsConfig, synthesize, write_oneshots
+from audiofeat.datasets.synthetic import STYLES, SUBCLASSES, OneShotsConfig, synthesize, write_oneshots
 from audiofeat.exceptions import ParameterError
 
 REQUIRED = {"drums/kick", "drums/snare", "drums/clap", "drums/hihat-closed", "drums/hihat-open", "drums/tom"}
@@ -94,6 +95,41 @@ def test_a_simple_classifier_tells_the_subclasses_apart():
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x_train, y_train)
     accuracy = model.score(x_test, y_test)
     assert accuracy >= 0.95, f"held-out subclass accuracy {accuracy:.2f}"
+
+
+def test_a_simple_classifier_tells_the_styles_of_each_instrument_apart():
+    """Per instrument, a classifier tells electronic from acoustic on examples it never saw."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    accuracies = {}
+    for name in sorted(SUBCLASSES):
+        x = {style: [_features(synthesize(name, i, seed=0, duration=0.5, style=style)) for i in range(10)]
+             for style in STYLES}
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(
+            x["electronic"][:6] + x["acoustic"][:6], [0] * 6 + [1] * 6)
+        accuracies[name] = model.score(x["electronic"][6:] + x["acoustic"][6:], [0] * 4 + [1] * 4)
+    assert np.mean(list(accuracies.values())) >= 0.9, accuracies
+
+
+def test_styles_write_a_manifest_with_genres_and_keep_the_plain_examples(tmp_path):
+    config = OneShotsConfig(per_subclass=2, duration=0.1, subclasses=("drums/kick",), styles=("electronic", "acoustic"))
+    files = write_oneshots(tmp_path, config)
+    assert [p.name for p in files] == ["electronic_kick_0000.wav", "electronic_kick_0001.wav",
+                                       "acoustic_kick_0000.wav", "acoustic_kick_0001.wav"]
+    with open(tmp_path / "manifest.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["path"], r["label"], r["genre"]) for r in rows[:1]] == [
+        ("drums/kick/electronic_kick_0000.wav", "drums/kick", "electronic")]
+    assert [r["genre"] for r in rows] == ["electronic", "electronic", "acoustic", "acoustic"]
+    plain = synthesize("drums/kick", 0, duration=0.1)
+    assert np.array_equal(plain, synthesize("drums/kick", 0, duration=0.1, style=None))
+    assert not np.array_equal(plain, synthesize("drums/kick", 0, duration=0.1, style="acoustic"))
+    with pytest.raises(ParameterError, match="styles must be distinct names from electronic, acoustic"):
+        OneShotsConfig(styles=("electronic", "electronic"))
+    with pytest.raises(ParameterError, match="style must be one of"):
+        synthesize("drums/kick", 0, style="jazz")
 
 
 def test_write_is_laid_out_idempotent_and_stable(tmp_path):
