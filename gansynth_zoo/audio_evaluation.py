@@ -21,7 +21,8 @@ every subclass) are then scored:
 - ``pairwise_log_mag`` and ``pairwise_embedding``: within-subclass mean pairwise distance of
   generated examples (and the same for real held-out data, for scale), on the model-scale
   log-magnitudes (log-mel for mel models) and on classifier embeddings; ``pairwise_*_per_subclass``
-  gives each subclass's generated/real ratio.
+  gives each subclass's generated/real ratio;
+- for runs conditioned on genre as well, the genre figures of :mod:`gansynth_zoo.genre_evaluation`.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ import torch
 from audiofeat.cache import open_cache
 from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.evaluation import generate, load_generator
+from gansynth_zoo.genre_evaluation import evaluate_genres
 from gansynth_zoo.metrics import report_metric
 from gansynth_zoo.metrics.classifier import (accuracy, embed, load_classifier, per_class_accuracy, predict,
                                              save_classifier, train_classifier)
@@ -206,6 +208,12 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
                                                                 data.label_names)
     result["pairwise_embedding_per_subclass"] = _diversity_ratios(fake_embedding, labels, real_embedding, real_labels,
                                                                   data.label_names)
+    if G.c_dim and data.genre_names:
+        result.update(evaluate_genres(
+            G, export, data, lambda x: _magnitude_channels(x, representation), classifier, kits,
+            classifier_path=Path(classifier_dir) / f"audio-genre-{key}.pt", split=split_indices,
+            samples_per_cell=max(1, samples_per_category // 4), classifier_steps=classifier_steps, seed=seed,
+            device=device, status=status))
     report_metric(run_dir, "audio", result, checkpoint=f"generator.pt (step {export['step']})")
     return result
 

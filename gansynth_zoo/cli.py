@@ -202,6 +202,7 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
         if source == "cache":
             from gansynth_zoo import builders
             from gansynth_zoo.audio_evaluation import evaluate_audio, format_subclass_table
+            from gansynth_zoo.genre_evaluation import format_genre_table
             from gansynth_zoo.mdct_evaluation import evaluate_mdct
 
             data = builders.build_data(config)
@@ -217,6 +218,8 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
                                     seed=seed, device=resolve_device(device), status=click.echo)
             click.echo(json.dumps(result, indent=2))
             click.echo(format_subclass_table(result))
+            if "genre_table" in result:
+                click.echo(format_genre_table(result))
             return
         else:
             result = evaluate_digits(run_dir, classifier_path=classifier_path or Path(f"data/classifiers/{source}.pt"),

@@ -67,13 +67,13 @@ def test_cache_data_and_representation_round_trip(cache):
     assert audio.shape == (1, 1, 128) and torch.isfinite(audio).all()
 
 
-def _genre_cache(folder):
-    """A tiny cache of kicks and snares whose manifest gives three of four files a genre."""
+def _genre_cache(folder, per_subclass=2):
+    """A tiny cache of kicks and snares whose manifest gives three of every four files a genre."""
     from audiofeat.datasets.manifest import write_manifest
 
-    write_oneshots(folder / "data", OneShotsConfig(per_subclass=2, duration=0.05, subclasses=SUBCLASSES[:2]))
+    write_oneshots(folder / "data", OneShotsConfig(per_subclass=per_subclass, duration=0.05, subclasses=SUBCLASSES[:2]))
     files = sorted((folder / "data").rglob("*.wav"))
-    genres = ["electronic", "acoustic", "", "electronic"]
+    genres = ["electronic", "acoustic", "", "electronic"] * per_subclass
     write_manifest(folder / "m.csv", [{"path": str(f.relative_to(folder)), "label": f.parent.parent.name + "/"
                                        + f.parent.name, "genre": g} for f, g in zip(files, genres)])
     config = FeatureConfig(features=("log_mag",), audio=AudioSettings(length=128, min_duration=0.001),
@@ -101,7 +101,7 @@ def test_genres_add_a_genre_part_to_c_that_the_per_label_conditioning_leaves_ope
 
 
 def test_sample_by_genre_alone_with_a_category_and_mixed_and_list(tmp_path):
-    genre_cache = _genre_cache(tmp_path)
+    genre_cache = _genre_cache(tmp_path, per_subclass=4)
     overrides = [*_overrides(genre_cache, "log_mag"), "data.genres=true", "train.condition_dropout=0.2"]
     run = builders.train(load_config(None, overrides), out=tmp_path / "runs")
     runner = CliRunner()
@@ -120,6 +120,18 @@ def test_sample_by_genre_alone_with_a_category_and_mixed_and_list(tmp_path):
                      for i in (0, 1)]
     assert genre_weights("electronic=0.25, acoustic=0.75", ("acoustic", "electronic")).tolist() == [0.75, 0.25]
     assert genre_weights("electronic", ("acoustic", "electronic")).tolist() == [0, 1]
+    evaluated = runner.invoke(main, ["evaluate", str(run), "--classifier", str(tmp_path / "clf" / "x.pt")])
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads((run / "metric-audio.jsonl").read_text().splitlines()[-1])
+    cells = {(row["genre"], row["subclass"]): row for row in metrics["genre_table"]}
+    assert {cell: row["real_files"] for cell, row in cells.items()} == {
+        ("electronic", "drums/kick"): 2, ("acoustic", "drums/kick"): 1, ("electronic", "drums/snare"): 2,
+        ("acoustic", "drums/snare"): 1}
+    assert all(0 <= row["genre_accuracy"] <= 1 and 0 <= row["subclass_accuracy"] <= 1 for row in cells.values())
+    assert 0 <= metrics["genre_accuracy"] <= 1 and 0 <= metrics["genre_accuracy_real"] <= 1
+    assert 0 <= metrics["genre_instrument_accuracy"] <= 1
+    assert len(list((tmp_path / "clf").glob("audio-genre-*.pt"))) == 1
+    assert "| subclass | acoustic | electronic |" in evaluated.output and "genre accuracy " in evaluated.output
     for args, message in ((["--genre", "world"], "unknown genre 'world'; this model knows acoustic, electronic"),
                           (["--genre", "acoustic=x"], "genre weight 'x' of 'acoustic' is not a number"),
                           (["--genre", "acoustic=0"], "not all zero"), ([], "give --out DIR")):
