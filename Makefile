@@ -34,7 +34,7 @@ CONSTRAINTS := requirements/constraints.txt
 BIN = "$$VENV/bin"
 
 .PHONY: venv test test-slow test-gpu lint bench demo features data-embedded data-oneshots oneshots-manifest data-music data-piano data-mnist \
-	train-mnist train-cgan music-small-manifest \
+	train-mnist train-cgan train-cgan-genre music-small-manifest \
 	train-mp3net train-mp3net-music study-diversity clean-venv
 
 venv: $(STAMP)
@@ -122,6 +122,13 @@ train-cgan: oneshots-manifest
 	$(MAKE) --no-print-directory features INPUT="$$DATA/oneshots/manifest-cgan.csv" \
 		OUTPUT="$$DATA/features/oneshots.h5" FEATURES=oneshots SET=
 	$(call run-gan,cgan-oneshots)
+
+# The same model conditioned on genre too (issue 19), from its own cache of the relabelled manifest,
+# whose genre column a cache built before the genre rules would lack.
+train-cgan-genre: oneshots-manifest
+	$(MAKE) --no-print-directory features INPUT="$$DATA/oneshots/manifest-cgan.csv" \
+		OUTPUT="$$DATA/features/oneshots-genre.h5" FEATURES=oneshots SET=
+	$(call run-gan,cgan-oneshots-genre)
 
 # MP3net at CPU scale (issue 17): pipelines/configs/mp3net-cpu.toml on the rendered solo piano of
 # `make data-piano` (1.49 s windows every 8.9 s, about 4,300), evaluated at every checkpoint kept.

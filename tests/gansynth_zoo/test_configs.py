@@ -28,8 +28,12 @@ def _stand_in(config, n_labels: int = 3) -> TrainingData:
     generator = torch.Generator().manual_seed(0)
     labels = torch.arange(16) % n_labels
     x = torch.rand(16, *shape, generator=generator) * 2 - 1
-    return TrainingData(x, labels, torch.nn.functional.one_hot(labels, n_labels).float(),
-                        tuple(f"c/{i}" for i in range(n_labels)), {"source": "stand-in", "shape": list(shape)})
+    c = torch.nn.functional.one_hot(labels, n_labels).float()
+    genres = ("g0", "g1") if config.data.genres else ()
+    if genres:  # two genres and examples without one
+        c = torch.cat([c, torch.nn.functional.one_hot(torch.arange(16) % 3, 3)[:, :2].float()], dim=1)
+    return TrainingData(x, labels, c, tuple(f"c/{i}" for i in range(n_labels)),
+                        {"source": "stand-in", "shape": list(shape)}, genre_names=genres)
 
 
 def test_there_are_configs():
