@@ -153,7 +153,7 @@ train-mp3net-music: music-small-manifest
 
 # The diversity study (issues 8 and 18): seeds 0-2 at mode-seeking weight 0, at the tuned weight
 # (MS_MNIST, MS_AUDIO; docs/results.md says how each was chosen) and at MSGAN's 1, on the convolutional
-# MNIST cGAN (cdcgan-mnist.toml, 5,000 steps) and on the one-shot spectrogram GAN of `make train-cgan`
+# MNIST cGAN (cdcgan-mnist.toml, 10,000 steps) and on the one-shot spectrogram GAN of `make train-cgan`
 # (cgan-oneshots-study.toml, 4,000 steps), tables in $RUNS/study-diversity/<arm>.md
 # (pipelines/study_diversity.sh; finished runs are reused).
 study-diversity: data-mnist oneshots-manifest
