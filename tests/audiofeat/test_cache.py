@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from audiofeat.cache import build_cache, describe_cache, merge_caches, open_cache, parse_shard
 from audiofeat.cli import main
+from audiofeat.datasets.manifest import write_manifest
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 from audiofeat.config import load_config
 from audiofeat.exceptions import ParameterError, WriteError
@@ -524,14 +525,10 @@ def test_manifest_input_keeps_metadata(tmp_path, dataset):
 
 
 def test_a_genre_column_gives_the_vocabulary_genres_and_the_conditioning_a_genre_part(tmp_path, dataset):
-    manifest = tmp_path / "manifest.csv"
     files = sorted(dataset.rglob("*.wav"))[:3]
-    with open(manifest, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["path", "label", "genre"])
-        for path, genre in zip(files, ["world", "", "acoustic"]):
-            writer.writerow([os.path.relpath(path, tmp_path), "perc/hand", genre])
-    build_cache(manifest, tmp_path / "g.h5", CONFIG)
+    rows = [{"path": os.path.relpath(path, tmp_path), "label": "perc/hand", "genre": genre}
+            for path, genre in zip(files, ["world", "", "acoustic"])]
+    build_cache(write_manifest(tmp_path / "manifest.csv", rows), tmp_path / "g.h5", CONFIG)
     cache = open_cache(tmp_path / "g.h5")
     assert cache.vocabulary.genres == ("acoustic", "world") and cache.vocabulary.c_dim == 4
     by_genre = {cache[i][2]["genre_index"]: cache[i][1].tolist() for i in range(len(cache))}
