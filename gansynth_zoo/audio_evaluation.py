@@ -22,12 +22,19 @@ every subclass) are then scored:
   generated examples (and the same for real held-out data, for scale), on the model-scale
   log-magnitudes (log-mel for mel models) and on classifier embeddings; ``pairwise_*_per_subclass``
   gives each subclass's generated/real ratio;
-- for runs conditioned on genre as well, the genre figures of :mod:`gansynth_zoo.genre_evaluation`.
+- for runs conditioned on genre as well (``data.genres``), a genre classifier trained the same way on
+  the real examples that have a genre, whole kits held out, and generated examples requested for
+  every (genre, subclass) cell the real data have, the same number for each:
+  ``genre_accuracy`` (the requested genre is recognised, each genre weighted equally) against
+  ``genre_accuracy_real`` (the held-out real clips), ``genre_instrument_accuracy`` (the subclass
+  classifier on the same examples: does asking for a genre keep the instrument?) and
+  ``genre_table`` (per cell, both accuracies and the cell's real file count).
 """
 from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -38,7 +45,6 @@ import torch
 from audiofeat.cache import open_cache
 from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.evaluation import generate, load_generator
-from gansynth_zoo.genre_evaluation import evaluate_genres
 from gansynth_zoo.metrics import report_metric
 from gansynth_zoo.metrics.classifier import (accuracy, embed, load_classifier, per_class_accuracy, predict,
                                              save_classifier, train_classifier)
@@ -46,7 +52,8 @@ from gansynth_zoo.metrics.diversity import diversity_report, mean_pairwise_dista
 from gansynth_zoo.metrics.frechet import frechet_distance, kernel_distance
 from gansynth_zoo.metrics.ndb import ndb_jsd
 
-__all__ = ["evaluate_audio", "format_subclass_table", "split_indices", "through_audio"]
+__all__ = ["evaluate_audio", "format_genre_table", "format_subclass_table", "genre_labels", "split_indices",
+           "through_audio"]
 
 
 def split_indices(labels: torch.Tensor, *, held_out: float = 0.2, seed: int = 0,
@@ -92,17 +99,17 @@ def _magnitude_channels(x: torch.Tensor, representation: Representation) -> torc
     return x[:, representation.channels_of(representation.magnitude_feature)]
 
 
-def _classifier(data, representation: Representation, train_rows: torch.Tensor, test_rows: torch.Tensor,
-                path: Path, steps: int, device, status) -> tuple[torch.nn.Module, dict[str, Any]]:
+def _classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, train_rows: torch.Tensor, test_rows: torch.Tensor,
+                path: Path, steps: int, device, status, *,
+                per_class_key: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The classifier stored at ``path``, or one trained on ``x[train_rows]`` and stored there with its
+    held-out accuracy per class under ``per_class_key``."""
     if path.exists():
         return load_classifier(path, device)
-    x = _magnitude_channels(data.x, representation)
-    n_classes = len(data.label_names)
-    model, info = train_classifier(x[train_rows], data.labels[train_rows], n_classes=n_classes,
-                                   x_val=x[test_rows], y_val=data.labels[test_rows], steps=steps, batch_size=32,
-                                   device=device, status=status, channels=(16, 32, 64, 64), embed_dim=64)
-    info["per_subclass_val_accuracy"] = per_class_accuracy(predict(model, x[test_rows], device),
-                                                           data.labels[test_rows], n_classes)
+    model, info = train_classifier(x[train_rows], y[train_rows], n_classes=n_classes, x_val=x[test_rows],
+                                   y_val=y[test_rows], steps=steps, batch_size=32, device=device, status=status,
+                                   channels=(16, 32, 64, 64), embed_dim=64)
+    info[per_class_key] = per_class_accuracy(predict(model, x[test_rows], device), y[test_rows], n_classes)
     save_classifier(model, info, path)
     return model, info
 
@@ -153,13 +160,14 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     train_rows, test_rows = split_indices(data.labels, seed=0, groups=kits)
     key = hashlib.sha1(f"{data.info['path']}:{os.path.getmtime(data.info['path'])}:{representation.normalization}:"
                        f"{representation.magnitude_feature}:{'kits' if kits else 'examples'}".encode()).hexdigest()[:12]
-    classifier, info = _classifier(data, representation, train_rows, test_rows,
-                                   Path(classifier_dir) / f"audio-{key}.pt", classifier_steps, device, status)
+    real_mag = _magnitude_channels(data.x, representation)
+    classifier, info = _classifier(real_mag, data.labels, len(data.label_names), train_rows, test_rows,
+                                   Path(classifier_dir) / f"audio-{key}.pt", classifier_steps, device, status,
+                                   per_class_key="per_subclass_val_accuracy")
     n_labels = len(data.label_names)
     labels = torch.arange(n_labels).repeat_interleave(samples_per_category)
     fake = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device, batch_size=64)
     fake_mag = _magnitude_channels(fake, representation)
-    real_mag = _magnitude_channels(data.x, representation)
     probs = predict(classifier, fake_mag, device)
     fake_embedding = embed(classifier, fake_mag, device)
     all_real = embed(classifier, real_mag, device)  # every real clip once: held-out part and floor halves
@@ -209,13 +217,71 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     result["pairwise_embedding_per_subclass"] = _diversity_ratios(fake_embedding, labels, real_embedding, real_labels,
                                                                   data.label_names)
     if G.c_dim and data.genre_names:
-        result.update(evaluate_genres(
-            G, export, data, lambda x: _magnitude_channels(x, representation), classifier, kits,
-            classifier_path=Path(classifier_dir) / f"audio-genre-{key}.pt", split=split_indices,
-            samples_per_cell=max(1, samples_per_category // 4), classifier_steps=classifier_steps, seed=seed,
-            device=device, status=status))
+        result.update(_genre_figures(G, export, data, representation, real_mag, classifier, kits,
+                                     Path(classifier_dir) / f"audio-genre-{key}.pt",
+                                     samples_per_cell=max(1, samples_per_category // 4),
+                                     classifier_steps=classifier_steps, seed=seed, device=device, status=status))
     report_metric(run_dir, "audio", result, checkpoint=f"generator.pt (step {export['step']})")
     return result
+
+
+def genre_labels(c: torch.Tensor, n_genres: int) -> torch.Tensor:
+    """Each row's genre index from the last ``n_genres`` columns of ``c`` (-1 where they are zero)."""
+    part = c[:, c.shape[1] - n_genres:]
+    return torch.where(part.sum(1) > 0, part.argmax(1), torch.full((len(c),), -1))
+
+
+def _genre_figures(G: torch.nn.Module, export: dict[str, Any], data, representation: Representation,
+                   real_mag: torch.Tensor, subclass_classifier: torch.nn.Module, kits: Sequence[str] | None,
+                   classifier_path: Path, *, samples_per_cell: int, classifier_steps: int, seed: int, device,
+                   status) -> dict[str, Any]:
+    """The genre figures of a run conditioned on genre (module docstring)."""
+    n_genres = len(data.genre_names)
+    genres = genre_labels(data.c, n_genres)
+    rows = torch.nonzero(genres >= 0).squeeze(1)
+    train, test = (rows[part] for part in split_indices(genres[rows], seed=0,
+                                                        groups=None if kits is None else [kits[i] for i in rows.tolist()]))
+    classifier, info = _classifier(real_mag, genres, n_genres, train, test, classifier_path, classifier_steps,
+                                   device, status, per_class_key="per_genre_val_accuracy")
+    real_correct = predict(classifier, real_mag[test], device).argmax(1) == genres[test]
+    counts = Counter(zip(genres[rows].tolist(), data.labels[rows].tolist()))
+    cells = sorted(counts)
+    wanted_genre = torch.tensor([g for g, _ in cells]).repeat_interleave(samples_per_cell)
+    wanted_label = torch.tensor([s for _, s in cells]).repeat_interleave(samples_per_cell)
+    requests = export["conditioning"][wanted_label].clone()  # its genre part is zero
+    requests[torch.arange(len(requests)), requests.shape[1] - n_genres + wanted_genre] = 1
+    fake = _magnitude_channels(generate(G, requests, torch.arange(len(requests)), export["z_dim"], seed=seed,
+                                        device=device, batch_size=64), representation)
+    genre_hit = predict(classifier, fake, device).argmax(1) == wanted_genre
+    label_hit = predict(subclass_classifier, fake, device).argmax(1) == wanted_label
+    genre_per_cell, label_per_cell = (hit.view(len(cells), -1).float().mean(1) for hit in (genre_hit, label_hit))
+    return {
+        "genre_classifier_held_out_accuracy": info["val_accuracy"],
+        "genre_held_out_kits": sorted({kits[i] for i in test.tolist()}) if kits else None,
+        "genre_accuracy": _balanced(genre_hit, wanted_genre),
+        "genre_accuracy_real": _balanced(real_correct, genres[test]),
+        "genre_instrument_accuracy": float(label_hit.float().mean()),
+        "genre_table": [{"genre": data.genre_names[g], "subclass": data.label_names[s], "real_files": counts[g, s],
+                         "genre_accuracy": float(genre_per_cell[i]), "subclass_accuracy": float(label_per_cell[i])}
+                        for i, (g, s) in enumerate(cells)],
+    }
+
+
+def format_genre_table(result: dict[str, Any]) -> str:
+    """A markdown table of the genre figures: one row per subclass, one column per genre, each cell
+    ``genre accuracy / subclass accuracy`` of the generated examples, then the overall figures."""
+    genres = sorted({row["genre"] for row in result["genre_table"]})
+    subclasses = sorted({row["subclass"] for row in result["genre_table"]})
+    cells = {(row["genre"], row["subclass"]): row for row in result["genre_table"]}
+    lines = ["| subclass | " + " | ".join(genres) + " |", "|---" * (len(genres) + 1) + "|"]
+    for subclass in subclasses:
+        lines.append(f"| {subclass} | " + " | ".join(
+            f"{cells[g, subclass]['genre_accuracy']:.0%} / {cells[g, subclass]['subclass_accuracy']:.0%}"
+            if (g, subclass) in cells else "-" for g in genres) + " |")
+    lines.append(f"\ngenre accuracy {result['genre_accuracy']:.1%} (held-out real clips "
+                 f"{result['genre_accuracy_real']:.1%}, each genre weighted equally), subclass accuracy of the "
+                 f"genre requests {result['genre_instrument_accuracy']:.1%}")
+    return "\n".join(lines)
 
 
 def format_subclass_table(result: dict[str, Any]) -> str:

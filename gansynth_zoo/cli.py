@@ -201,8 +201,7 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None
         source = config.data.source
         if source == "cache":
             from gansynth_zoo import builders
-            from gansynth_zoo.audio_evaluation import evaluate_audio, format_subclass_table
-            from gansynth_zoo.genre_evaluation import format_genre_table
+            from gansynth_zoo.audio_evaluation import evaluate_audio, format_genre_table, format_subclass_table
             from gansynth_zoo.mdct_evaluation import evaluate_mdct
 
             data = builders.build_data(config)
@@ -279,8 +278,8 @@ def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, cat
             genres, classes, names = model_vocabulary(export)
             if not G.c_dim:
                 click.echo("an unconditional model: no genres or categories to choose")
-            for line in [] if not G.c_dim else [*(f"genre: {g}" for g in genres),
-                                                *(f"class: {c}" for c in [*classes, *names])]:
+                return
+            for line in [*(f"genre: {g}" for g in genres), *(f"class: {c}" for c in [*classes, *names])]:
                 click.echo(line)
             return
         files = sample_files(source, out_dir, categories=categories, genre=genre, n=n, seed=seed, n_iter=n_iter,
