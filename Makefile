@@ -101,13 +101,17 @@ features: $(STAMP)
 	set -f; $(BIN)/audiofeat extract "$$INPUT" "$$OUTPUT" --config "pipelines/features/$$FEATURES.toml" \
 		--workers "$$WORKERS" $$SET
 
-# Train, sample every category, time and evaluate a run (audio runs end with the per-subclass table):
+# Train, sample every category (and, for a model with genres, every category in each genre under
+# samples/<genre>/), time and evaluate a run (audio runs end with the per-subclass table):
 # $(call run-gan,CONFIG[,EVALUATE OPTIONS])
 define run-gan
 	@set -ef; run=$$($(BIN)/gansynth-zoo train --config pipelines/configs/$(1).toml --out "$$RUNS" \
 		--device "$$DEVICE" $$SET | tee /dev/stderr | sed -n 's/^done: //p'); \
 	[ -n "$$run" ] || { echo "$(1): training failed" >&2; exit 1; }; \
 	$(BIN)/gansynth-zoo sample "$$run" --n 4 --out "$$run/samples" --device "$$DEVICE"; \
+	for genre in $$($(BIN)/gansynth-zoo sample "$$run" --list | sed -n 's/^genre: //p'); do \
+		$(BIN)/gansynth-zoo sample "$$run" --genre "$$genre" --n 4 --out "$$run/samples" --device "$$DEVICE"; \
+	done; \
 	$(BIN)/gansynth-zoo rtf "$$run" --device "$$DEVICE"; \
 	$(BIN)/gansynth-zoo evaluate "$$run" --device "$$DEVICE" $(2); \
 	echo "$(1): run, samples and metrics in $$run"
@@ -162,10 +166,13 @@ study-diversity: data-mnist oneshots-manifest
 	ZOO="$$VENV/bin/gansynth-zoo" pipelines/study_diversity.sh "$$RUNS/study-diversity" \
 		"$$STUDY_SEEDS" "cdcgan-mnist=$$MS_MNIST,1" "cgan-oneshots-study=$$MS_AUDIO,1"
 
-# The README's main command: the embedded dataset, its features, a short training, samples per class,
-# metrics and real-time factors, in about 15 minutes on 2 CPU cores.
+# The README's main command: the embedded dataset, its features (from its manifest, which carries each
+# clip's genre), a short training, samples per category and genre, metrics and real-time factors, in
+# about 15 minutes on 2 CPU cores.
 demo: $(STAMP)
-	$(MAKE) --no-print-directory features INPUT="$$DATA/embedded" OUTPUT="$$DATA/features/demo.h5" FEATURES=demo SET=
+	$(MAKE) --no-print-directory data-embedded SET=
+	$(MAKE) --no-print-directory features INPUT="$$DATA/embedded/manifest.csv" OUTPUT="$$DATA/features/demo.h5" \
+		FEATURES=demo SET=
 	$(call run-gan,demo)
 
 clean-venv:

@@ -103,10 +103,28 @@ class LossConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
+    """Attributes:
+        lr_g, lr_d: Adam learning rates of G and D.
+        betas, eps: Adam's.
+        decay_start: from this step on, both learning rates fall linearly to zero at ``train.steps``
+            (the SNGAN schedule; 0: constant).
+    """
+
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     eps: float = 1e-8
+    decay_start: int = 0
+
+    def __post_init__(self) -> None:
+        if self.decay_start < 0:
+            raise ConfigError(f"optim.decay_start must be >= 0 (0: no decay), got {self.decay_start}")
+
+    def lr_scale(self, step: int, steps: int) -> float:
+        """The factor on both learning rates for the update after ``step`` updates."""
+        if not self.decay_start or step < self.decay_start:
+            return 1.0
+        return max(0.0, (steps - step) / max(1, steps - self.decay_start))
 
 
 @dataclass(frozen=True)

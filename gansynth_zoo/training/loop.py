@@ -201,9 +201,18 @@ class Trainer:
                 net.set_progress(*progress_at(self.state.step * train.batch_size, n_blocks=net.n_blocks,
                                               stable_images=train.stable_images, fade_images=train.fade_images))
 
+    def _schedule(self) -> None:
+        """Sets both learning rates for this step (``optim.decay_start``)."""
+        optim = self.config.optim
+        scale = optim.lr_scale(self.state.step, self.config.train.steps)
+        for opt, lr in ((self.state.opt_g, optim.lr_g), (self.state.opt_d, optim.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
+
     def train_step(self) -> dict[str, float]:
         """``n_critic`` discriminator updates and one generator update; returns the step's scalars."""
         self._grow()
+        self._schedule()
         self.state.G.train()
         self.state.D.train()
         scalars: dict[str, float] = {}

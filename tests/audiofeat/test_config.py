@@ -156,4 +156,4 @@ def test_shipped_dataset_config_loads():
     from audiofeat.datasets.synthetic import OneShotsConfig
 
     cfg = load_config("pipelines/datasets/embedded.toml", OneShotsConfig)
-    assert cfg.sample_rate == 16000 and cfg.per_subclass == 32
+    assert cfg.sample_rate == 16000 and cfg.per_subclass == 32 and cfg.styles == ("electronic", "acoustic")

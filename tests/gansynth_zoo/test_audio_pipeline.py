@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -100,7 +101,16 @@ def test_genres_add_a_genre_part_to_c_that_the_per_label_conditioning_leaves_ope
         load_training_data("digits", genres=True)
 
 
-def test_sample_by_genre_alone_with_a_category_and_mixed_and_list(tmp_path):
+def _png_pixels(path):
+    """The grey pixels of a PNG written by gansynth_zoo.images.write_png (one IDAT, filter 0 rows)."""
+    png = path.read_bytes()
+    width, height = struct.unpack(">II", png[16:24])
+    at = png.index(b"IDAT")
+    raw = zlib.decompress(png[at + 4:at + 4 + struct.unpack(">I", png[at - 4:at])[0]])
+    return np.frombuffer(raw, dtype=np.uint8).reshape(height, width + 1)[:, 1:]
+
+
+def test_sample_by_genre_alone_with_a_category_and_mixed_and_list(tmp_path, report_script):
     genre_cache = _genre_cache(tmp_path, per_subclass=4)
     overrides = [*_overrides(genre_cache, "log_mag"), "data.genres=true", "train.condition_dropout=0.2"]
     run = builders.train(load_config(None, overrides), out=tmp_path / "runs")
@@ -132,6 +142,16 @@ def test_sample_by_genre_alone_with_a_category_and_mixed_and_list(tmp_path):
     assert 0 <= metrics["genre_instrument_accuracy"] <= 1
     assert len(list((tmp_path / "clf").glob("audio-genre-*.pt"))) == 1
     assert "| subclass | acoustic | electronic |" in evaluated.output and "genre accuracy " in evaluated.output
+    grid = report_script("real_vs_generated").main
+    for genre, real_kicks in (("electronic", 2), ("acoustic", 1)):
+        made = runner.invoke(grid, [str(run), "--category", "drums/kick", "--genre", genre, "--n", "2",
+                                    "--out", str(tmp_path / f"{genre}.png")])
+        assert made.exit_code == 0, made.output
+        tiles = _png_pixels(tmp_path / f"{genre}.png")  # 2 real 16 x 16 tiles, then 2 generated
+        assert (tiles[2:18, 20:36].max() > 0) == (real_kicks == 2) and tiles[2:18, 38:].max() > 0  # black: no real
+    unknown_genre = runner.invoke(grid, [str(run), "--category", "drums/kick", "--genre", "world", "--out",
+                                         str(tmp_path / "w.png")])
+    assert unknown_genre.exit_code == 2 and "the run's genres are ['acoustic', 'electronic']" in unknown_genre.output
     for args, message in ((["--genre", "world"], "unknown genre 'world'; this model knows acoustic, electronic"),
                           (["--genre", "acoustic=x"], "genre weight 'x' of 'acoustic' is not a number"),
                           (["--genre", "acoustic=0"], "not all zero"), ([], "give --out DIR")):

@@ -1,5 +1,5 @@
-"""The demo's model learns its categories: the whole `make demo` recipe on the embedded data, judged by
-the evaluation classifier (slow: about 8 minutes on 2 CPU cores; `make test-slow`)."""
+"""The demo's model learns its categories and genres: the whole `make demo` recipe on the embedded data,
+judged by the evaluation classifiers (slow: about 12 minutes on 2 CPU cores; `make test-slow`)."""
 from __future__ import annotations
 
 import pytest
@@ -14,9 +14,9 @@ from gansynth_zoo.config import load_config
 
 
 @pytest.mark.slow
-def test_demo_recipe_learns_every_subclass(tmp_path):
+def test_demo_recipe_learns_every_subclass_and_both_genres(tmp_path):
     write_oneshots(tmp_path / "embedded", load_feature_config("pipelines/datasets/embedded.toml", OneShotsConfig))
-    build_cache(tmp_path / "embedded", tmp_path / "demo.h5",
+    build_cache(tmp_path / "embedded" / "manifest.csv", tmp_path / "demo.h5",
                 load_feature_config("pipelines/features/demo.toml", FeatureConfig))
     config = load_config("pipelines/configs/demo.toml", [f"data.path={tmp_path / 'demo.h5'}"])
     run_dir = builders.train(config, out=tmp_path / "runs")
@@ -25,3 +25,4 @@ def test_demo_recipe_learns_every_subclass(tmp_path):
     assert result["conditional_accuracy"] >= 0.9
     assert min(result["conditional_accuracy_per_subclass"].values()) >= 0.75
     assert 0.5 <= result["pairwise_log_mag"] / result["pairwise_log_mag_real"] <= 2.0
+    assert result["genre_accuracy"] >= 0.8 * result["genre_accuracy_real"]

@@ -36,7 +36,8 @@ def test_resume_is_exact(tmp_path, model, loss):
                  *(["model.discriminator.norm=none"] if loss == "wgan-gp" else []),
                  *(["loss.mode_seeking=1.0", "train.condition_dropout=0.3"] if model == "cgan" else []),
                  *(['loss.augment=["translation", "cutout"]', "train.balance_labels=true",
-                    "loss.band_matching=0.1", "loss.level_matching=0.1"] if loss == "hinge" else []),
+                    "loss.band_matching=0.1", "loss.level_matching=0.1", "optim.decay_start=2"]
+                   if loss == "hinge" else []),
                  "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
     config = load_config(None, overrides)
     straight = builders.train(config, out=tmp_path / "a")
@@ -54,6 +55,18 @@ def test_resume_is_exact(tmp_path, model, loss):
     final_b = load_checkpoint(latest_checkpoint(resumed))
     for key in final_a["G_ema"]:
         assert torch.equal(final_a["G_ema"][key], final_b["G_ema"][key])
+
+
+def test_learning_rates_fall_linearly_to_zero_from_decay_start(tmp_path):
+    optim = load_config(None, ["optim.decay_start=4"]).optim
+    assert [optim.lr_scale(step, 8) for step in (0, 3, 4, 6, 7, 8)] == [1, 1, 1, 0.5, 0.25, 0]
+    assert load_config(None, []).optim.lr_scale(7, 8) == 1  # no decay by default
+    run = builders.train(load_config(None, [*TINY, "optim.lr_g=1e-3", "optim.lr_d=2e-3", "optim.decay_start=2",
+                                            "train.steps=4"]), out=tmp_path)
+    last = load_checkpoint(latest_checkpoint(run))  # the 4th update, after 3 steps, ran at half the rates
+    assert [last[k]["param_groups"][0]["lr"] for k in ("opt_g", "opt_d")] == pytest.approx([5e-4, 1e-3])
+    with pytest.raises(ConfigError, match="optim.decay_start must be >= 0"):
+        load_config(None, ["optim.decay_start=-1"])
 
 
 def test_condition_dropout_zeroes_the_category_and_genre_parts_independently():
