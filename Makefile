@@ -40,11 +40,11 @@ BIN = "$$VENV/bin"
 venv: $(STAMP)
 
 # Torch and torchaudio come from the constraints file (2.11.0 together); the extras bring the
-# test references (librosa, mdct), matplotlib for plots and the benchmark peers.
+# test references (librosa, mdct), matplotlib for plots, the benchmark peers and the linters.
 $(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
 	@test -x "$$VENV/bin/python" || "$$PYTHON" -m venv "$$VENV"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e ".[test,plot,bench]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e ".[test,plot,bench,lint]"
 	@touch "$$VENV/.installed"
 
 test: $(STAMP)
@@ -55,6 +55,11 @@ test-slow: $(STAMP)
 
 test-gpu: $(STAMP)
 	set -f; REQUIRE_GPU=1 $(BIN)/python -m pytest -m "gpu or not gpu" -k "cuda or gpu" $$PYTEST_ARGS
+
+# ruff with the rules of pyproject.toml's [tool.ruff], over the packages, tests, benchmarks, report
+# scripts and pipelines.
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
@@ -109,8 +114,11 @@ define run-gan
 		--device "$$DEVICE" $$SET | tee /dev/stderr | sed -n 's/^done: //p'); \
 	[ -n "$$run" ] || { echo "$(1): training failed" >&2; exit 1; }; \
 	$(BIN)/gansynth-zoo sample "$$run" --n 4 --out "$$run/samples" --device "$$DEVICE"; \
-	for genre in $$($(BIN)/gansynth-zoo sample "$$run" --list | sed -n 's/^genre: //p'); do \
-		$(BIN)/gansynth-zoo sample "$$run" --genre "$$genre" --n 4 --out "$$run/samples" --device "$$DEVICE"; \
+	vocabulary=$$($(BIN)/gansynth-zoo sample "$$run" --list); \
+	subclasses=$$(echo "$$vocabulary" | sed -n 's|^class: \(.*/.*\)|--class \1|p'); \
+	for genre in $$(echo "$$vocabulary" | sed -n 's/^genre: //p'); do \
+		$(BIN)/gansynth-zoo sample "$$run" --genre "$$genre" $$subclasses --n 4 --out "$$run/samples" \
+			--device "$$DEVICE"; \
 	done; \
 	$(BIN)/gansynth-zoo rtf "$$run" --device "$$DEVICE"; \
 	$(BIN)/gansynth-zoo evaluate "$$run" --device "$$DEVICE" $(2); \

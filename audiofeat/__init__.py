@@ -6,6 +6,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from audiofeat.exceptions import AudioFileError, AudiofeatError, ConfigError, ParameterError
+from audiofeat.exceptions import AudiofeatError, AudioFileError, ConfigError, ParameterError
 
 __all__ = ["AudioFileError", "AudiofeatError", "ConfigError", "ParameterError", "__version__"]

@@ -473,7 +473,7 @@ def _write_attrs(f: h5py.File, config: FeatureConfig, identity: dict, vocabulary
     f.attrs["shard"] = identity["shard"]
     f.attrs["vocabulary"] = json.dumps(vocabulary.to_dict())
     f.attrs["n_examples"] = total
-    f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    f.attrs["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _strings(dataset: h5py.Dataset) -> list[str]:
@@ -573,7 +573,7 @@ def _merge(output: Path, shards: list[Path], overwrite: bool) -> Path:
             out.attrs["shard"] = "0/1"
             out.attrs["n_examples"] = total
             out.attrs["merged_from"] = json.dumps([_shard_record(p, attrs, output) for p, attrs, _ in infos])
-            out.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            out.attrs["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         os.replace(tmp, output)
     finally:
         if tmp.exists():
@@ -690,7 +690,8 @@ class FeatureCache(Dataset):
             raise ParameterError(f"{self.path} has no feature(s) {missing}; it has {available}")
         trailing = {shapes[k][1:] for k in self.features}
         if len(trailing) != 1 and features:
-            raise ParameterError(f"features {list(self.features)} have different shapes {[shapes[k] for k in self.features]} "
+            raise ParameterError(f"features {list(self.features)} have different shapes "
+                                 f"{[shapes[k] for k in self.features]} "
                                  "and cannot be stacked; open them one at a time")
         # opened without a choice, a cache whose features differ in shape (log_mag and mel, say) can
         # still be inspected; only reading examples needs a stackable choice
@@ -774,7 +775,8 @@ def describe_cache(path: str | os.PathLike) -> str:
     attrs = cache.attrs
     config = json.loads(attrs["config"])
     lines = [f"{cache.path} ({cache.path.stat().st_size / 1e6:.1f} MB)",
-             f"  schema {attrs['schema_version']}, made by audiofeat {attrs['audiofeat_version']} on {attrs['created']}",
+             f"  schema {attrs['schema_version']}, made by audiofeat {attrs['audiofeat_version']} "
+             f"on {attrs['created']}",
              f"  config hash {attrs['config_hash'][:12]}, shard {attrs['shard']}",
              f"  audio: {json.dumps(config['audio'])}",
              f"  {len(cache)} examples from {len(cache.source_names)} source files"]

@@ -133,7 +133,8 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         unknown = [f for f in self.features if f not in FEATURES]
         if unknown or not self.features:
-            raise ParameterError(f"features must be a non-empty list of {', '.join(FEATURES)}; got {list(self.features)}")
+            raise ParameterError(f"features must be a non-empty list of {', '.join(FEATURES)}; "
+                                 f"got {list(self.features)}")
         if len(set(self.features)) != len(self.features):
             raise ParameterError(f"features lists a feature twice: {list(self.features)}")
         if self.audio.channels not in (1, 2):
@@ -201,7 +202,7 @@ class FeatureExtractor:
         return {name: out[name].float().contiguous() for name in cfg.features}
 
     def _spectral(self, waveform: torch.Tensor, wanted: set[str]) -> dict[str, torch.Tensor]:
-        from audiofeat.functional.spectral import instantaneous_frequency, log_mel, log_magnitude, stft
+        from audiofeat.functional.spectral import instantaneous_frequency, log_magnitude, log_mel, stft
 
         cfg = self.config
         layout = cfg.stft.layout()

@@ -35,8 +35,8 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
-from audiofeat._files import atomic_path
 from audiofeat._checks import check_choice, check_positive, check_positive_int, check_tensor
+from audiofeat._files import atomic_path
 from audiofeat.exceptions import AudioFileError, ParameterError
 
 __all__ = [

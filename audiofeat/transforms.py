@@ -9,11 +9,14 @@ import torch
 from torch import nn
 
 from audiofeat import _checks
-from audiofeat.functional import psychoacoustic as F_psy
 from audiofeat.exceptions import ParameterError
+from audiofeat.functional import normalization as F_norm
+from audiofeat.functional import phase as F_phase
+from audiofeat.functional import psychoacoustic as F_psy
+from audiofeat.functional import spectral as F_spec
+
 # Named imports: the package attribute ``audiofeat.functional.mdct`` is the function, not the module.
 from audiofeat.functional.mdct import MDCTNorm, WindowName, _check_n_bins, _resolve_window, imdct, mdct
-from audiofeat.functional import normalization as F_norm, phase as F_phase, spectral as F_spec
 
 
 class PsychoacousticFilter(nn.Module):

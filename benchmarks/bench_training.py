@@ -34,7 +34,8 @@ from gansynth_zoo.training.loop import Trainer
 ROOT = Path(__file__).resolve().parents[1]
 
 #: (label, run config, number of labels of its data)
-SETTINGS = [("demo (embedded, 10 subclasses)", "demo", 10), ("cgan-oneshots (real, 13 subclasses)", "cgan-oneshots", 13)]
+SETTINGS = [("demo (embedded, 10 subclasses)", "demo", 10),
+            ("cgan-oneshots (real, 13 subclasses)", "cgan-oneshots", 13)]
 
 
 def _stand_in(config: RunConfig, n_labels: int, n_classes: int = 3, n: int = 320) -> TrainingData:

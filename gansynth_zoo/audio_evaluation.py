@@ -3,9 +3,9 @@
 The real examples of the run's cache are split (seeded) into a training part (about 80%) and a
 held-out part (about 20%): whole kits are held out when the cache's sources carry a ``kit`` column
 (the real one-shots: velocity layers of one kit are near-copies, so a random split would reward
-memorising kits), otherwise the split is stratified by subclass. A category classifier is trained on the log-magnitude channels of
-the training part and its held-out accuracy is recorded. Generated examples (the same number for
-every subclass) are then scored:
+memorising kits), otherwise the split is stratified by subclass. A category classifier is trained on
+the log-magnitude channels of the training part and its held-out accuracy is recorded. Generated
+examples (the same number for every subclass) are then scored:
 
 - ``conditional_accuracy``: the classifier's predicted subclass equals the requested one (overall,
   per subclass and, derived, per class);
@@ -46,8 +46,15 @@ from audiofeat.cache import open_cache
 from gansynth_zoo.data.audio import Representation
 from gansynth_zoo.evaluation import generate, load_generator
 from gansynth_zoo.metrics import report_metric
-from gansynth_zoo.metrics.classifier import (accuracy, embed, load_classifier, per_class_accuracy, predict,
-                                             save_classifier, train_classifier)
+from gansynth_zoo.metrics.classifier import (
+    accuracy,
+    embed,
+    load_classifier,
+    per_class_accuracy,
+    predict,
+    save_classifier,
+    train_classifier,
+)
 from gansynth_zoo.metrics.diversity import diversity_report, mean_pairwise_distance
 from gansynth_zoo.metrics.frechet import frechet_distance, kernel_distance
 from gansynth_zoo.metrics.ndb import ndb_jsd
@@ -239,8 +246,8 @@ def _genre_figures(G: torch.nn.Module, export: dict[str, Any], data, representat
     n_genres = len(data.genre_names)
     genres = genre_labels(data.c, n_genres)
     rows = torch.nonzero(genres >= 0).squeeze(1)
-    train, test = (rows[part] for part in split_indices(genres[rows], seed=0,
-                                                        groups=None if kits is None else [kits[i] for i in rows.tolist()]))
+    groups = None if kits is None else [kits[i] for i in rows.tolist()]
+    train, test = (rows[part] for part in split_indices(genres[rows], seed=0, groups=groups))
     classifier, info = _classifier(real_mag, genres, n_genres, train, test, classifier_path, classifier_steps,
                                    device, status, per_class_key="per_genre_val_accuracy")
     real_correct = predict(classifier, real_mag[test], device).argmax(1) == genres[test]
@@ -305,9 +312,11 @@ def format_subclass_table(result: dict[str, Any]) -> str:
                "pairwise_embedding_per_subclass": result["pairwise_embedding"] / result["pairwise_embedding_real"]}
     lines.append("| **all** | " + " | ".join(fmt.format(overall[key]) for key, _, fmt in columns) + " |")
     if "conditional_accuracy_real" in result:
+        real, real_class = result["conditional_accuracy_real"], result["class_accuracy_real"]
         lines.append(f"\nheld-out real clips, each subclass weighted equally: accuracy "
-                     f"{result['conditional_accuracy_real']:.1%}, class accuracy {result['class_accuracy_real']:.1%}; "
-                     f"generated / real: {result['conditional_accuracy'] / max(result['conditional_accuracy_real'], 1e-9):.2f} "
-                     f"(subclass), {result['class_accuracy'] / max(result['class_accuracy_real'], 1e-9):.2f} (class); "
-                     f"FD {result['frechet_distance']:.1f} (real-vs-real floor {result['frechet_distance_real_floor']:.1f})")
+                     f"{real:.1%}, class accuracy {real_class:.1%}; "
+                     f"generated / real: {result['conditional_accuracy'] / max(real, 1e-9):.2f} "
+                     f"(subclass), {result['class_accuracy'] / max(real_class, 1e-9):.2f} (class); "
+                     f"FD {result['frechet_distance']:.1f} "
+                     f"(real-vs-real floor {result['frechet_distance_real_floor']:.1f})")
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
 from gansynth_zoo.registry import build_model, model_spec
 from gansynth_zoo.training.checkpoint import load_latest_intact
 from gansynth_zoo.training.ema import make_ema
-from gansynth_zoo.training.loop import TrainState, Trainer
+from gansynth_zoo.training.loop import Trainer, TrainState
 
 __all__ = ["build_critic_transform", "build_data", "build_models", "build_state", "new_run_dir", "state_for_models",
            "train"]

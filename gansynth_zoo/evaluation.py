@@ -22,8 +22,15 @@ import torch
 
 from gansynth_zoo.images import image_grid, write_png
 from gansynth_zoo.metrics import report_metric
-from gansynth_zoo.metrics.classifier import (accuracy, embed, load_classifier, per_class_accuracy, predict,
-                                             save_classifier, train_classifier)
+from gansynth_zoo.metrics.classifier import (
+    accuracy,
+    embed,
+    load_classifier,
+    per_class_accuracy,
+    predict,
+    save_classifier,
+    train_classifier,
+)
 from gansynth_zoo.metrics.diversity import diversity_report
 from gansynth_zoo.metrics.frechet import frechet_distance
 from gansynth_zoo.metrics.ndb import jensen_shannon, ndb_jsd

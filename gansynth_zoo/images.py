@@ -12,7 +12,8 @@ import torch
 __all__ = ["image_grid", "write_png"]
 
 
-def image_grid(images: torch.Tensor, nrow: int, *, padding: int = 2, value_range: tuple[float, float] = (-1, 1)) -> np.ndarray:
+def image_grid(images: torch.Tensor, nrow: int, *, padding: int = 2,
+               value_range: tuple[float, float] = (-1, 1)) -> np.ndarray:
     """Tiles ``(n, 1 or 3, h, w)`` images into a uint8 ``(H, W)`` or ``(H, W, 3)`` array, ``nrow`` per row."""
     low, high = value_range
     x = ((images.detach().float().cpu().clamp(low, high) - low) / (high - low) * 255).round().to(torch.uint8).numpy()

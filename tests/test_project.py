@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import configparser
-import shutil
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +64,8 @@ def _make(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_makefile_takes_paths_with_spaces_and_runs_nothing_hidden_in_values(tmp_path):
     from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 
-    write_oneshots(tmp_path / "in put", OneShotsConfig(per_subclass=2, duration=0.2, subclasses=("drums/kick", "bass/sub")))
+    write_oneshots(tmp_path / "in put",
+                   OneShotsConfig(per_subclass=2, duration=0.2, subclasses=("drums/kick", "bass/sub")))
     built = _make("features", f"INPUT={tmp_path}/in put", f"OUTPUT={tmp_path}/out put/c.h5", "FEATURES=demo",
                   "SET=--set audio.length=2048", cwd=tmp_path)
     assert built.returncode == 0, built.stderr

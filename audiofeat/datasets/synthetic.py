@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from audiofeat._files import atomic_path
 from audiofeat._checks import check_positive, check_positive_int
+from audiofeat._files import atomic_path
 from audiofeat.config import config_hash, config_to_dict
 from audiofeat.datasets.manifest import write_manifest
 from audiofeat.exceptions import ParameterError

@@ -15,6 +15,20 @@ from audiofeat.functional.normalization import (
     standardize,
 )
 from audiofeat.functional.phase import griffinlim, pghi_phase, spectral_convergence
+from audiofeat.functional.psychoacoustic import (
+    bark_to_hz,
+    hz_to_bark,
+    masking_threshold,
+    masking_threshold_from_matrices,
+    perceptual_entropy,
+    psychoacoustic_hard_filter,
+    psychoacoustic_matrices,
+    psychoacoustic_noise,
+    psychoacoustic_soft_filter,
+    spreading_function,
+    threshold_in_quiet,
+    tonality,
+)
 from audiofeat.functional.spectral import (
     GANSYNTH_HIRES,
     GANSYNTH_LOWRES,
@@ -38,18 +52,4 @@ from audiofeat.functional.spectral import (
     stft,
     stft_padding,
     waveform_to_log_mag_if,
-)
-from audiofeat.functional.psychoacoustic import (
-    bark_to_hz,
-    hz_to_bark,
-    masking_threshold,
-    masking_threshold_from_matrices,
-    perceptual_entropy,
-    psychoacoustic_hard_filter,
-    psychoacoustic_matrices,
-    psychoacoustic_noise,
-    psychoacoustic_soft_filter,
-    spreading_function,
-    threshold_in_quiet,
-    tonality,
 )

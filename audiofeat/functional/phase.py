@@ -47,8 +47,8 @@ from audiofeat._checks import check_choice, check_non_negative_int, check_range,
 from audiofeat.exceptions import ParameterError
 from audiofeat.functional.spectral import (
     DropBin,
-    PadMode,
     Padding,
+    PadMode,
     _check_geometry,
     _check_real,
     _envelope_divisor,

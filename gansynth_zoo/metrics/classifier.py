@@ -77,8 +77,9 @@ def embed(model: Classifier, x: torch.Tensor, device: torch.device | str = "cpu"
 
 def train_classifier(x: torch.Tensor, y: torch.Tensor, *, n_classes: int, x_val: torch.Tensor, y_val: torch.Tensor,
                      steps: int = 2000, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
-                     device: torch.device | str = "cpu", augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-                     | None = None, status: Callable[[str], None] | None = None,
+                     device: torch.device | str = "cpu",
+                     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+                     status: Callable[[str], None] | None = None,
                      **kwargs: Any) -> tuple[Classifier, dict[str, Any]]:
     """Trains a :class:`Classifier` with Adam and a one-cycle schedule.
 
@@ -115,7 +116,8 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, *, n_classes: int, x_val:
 def save_classifier(model: Classifier, info: dict[str, Any], path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return save_atomic({"format_version": 1, "info": info, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}},
+    state = {k: v.cpu() for k, v in model.state_dict().items()}
+    return save_atomic({"format_version": 1, "info": info, "state_dict": state},
                        path)
 
 

@@ -1,10 +1,7 @@
 """Built-in models; importing this package registers them in :data:`gansynth_zoo.registry.MODELS`."""
 from __future__ import annotations
 
-from gansynth_zoo.models import cgan, dcgan
-from gansynth_zoo.models import gansynth
-from gansynth_zoo.models import mp3net
-from gansynth_zoo.models import sngan
+from gansynth_zoo.models import cgan, dcgan, gansynth, mp3net, sngan
 from gansynth_zoo.registry import register_model
 
 register_model("dcgan", dcgan.Generator, dcgan.Discriminator)

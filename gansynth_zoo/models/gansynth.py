@@ -34,8 +34,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gansynth_zoo.nn.layers import (EqualizedConv2d, EqualizedLinear, LabelEmbedding, MinibatchStd, PixelNorm,
-                                    append_condition_maps, assert_shape, check_choice, check_geometry)
+from gansynth_zoo.nn.layers import (
+    EqualizedConv2d,
+    EqualizedLinear,
+    LabelEmbedding,
+    MinibatchStd,
+    PixelNorm,
+    append_condition_maps,
+    assert_shape,
+    check_choice,
+    check_geometry,
+)
 
 __all__ = ["Discriminator", "Generator", "progress_at"]
 

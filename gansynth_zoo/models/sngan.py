@@ -43,8 +43,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from gansynth_zoo.nn.layers import (MinibatchStd, append_condition_maps, assert_shape,
-                                    check_choice, check_geometry)
+from gansynth_zoo.nn.layers import MinibatchStd, append_condition_maps, assert_shape, check_choice, check_geometry
 
 __all__ = ["Discriminator", "Generator"]
 

@@ -14,8 +14,8 @@ __all__ = ["PRETRAINED", "pretrained_path"]
 
 #: name -> what it was trained on, and the licence of that data.
 PRETRAINED: dict[str, str] = {
-    "demo": "`make demo` (pipelines/configs/demo.toml) on the embedded synthetic one-shots, which this "
-            "project generates itself (audiofeat.datasets.synthetic): no third-party data",
+    "demo": "`make demo` (pipelines/configs/demo.toml) on the embedded synthetic one-shots in two styles "
+            "(genres), which this project generates itself (audiofeat.datasets.synthetic): no third-party data",
     "oneshots": "`make train-cgan` (pipelines/configs/cgan-oneshots.toml) on the real one-shots of "
                 "`make data-oneshots`: Debian's hydrogen-drumkits, hydrogen-data, sonic-pi-samples and "
                 "lmms-common (GPL-2/GPL-2+, CC0, CC-BY-3.0, CC-BY-SA-3.0 and MIT per file; docs/data.md)",

@@ -144,7 +144,8 @@ class Trainer:
         out["score/fake"] = logits_fake.detach().mean()
         return out
 
-    def _paired_outputs(self, z_1: torch.Tensor, z_2: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _paired_outputs(self, z_1: torch.Tensor, z_2: torch.Tensor,
+                        c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """G's outputs for two latent batches under the same random state, so that a generator with
         dropout draws the same masks for both and the pair differs only through the latents. (With one
         doubled batch the masks differ, and a generator can satisfy the mode-seeking term with dropout

@@ -20,9 +20,9 @@ from click.testing import CliRunner
 
 from audiofeat.cache import build_cache, describe_cache, merge_caches, open_cache, parse_shard
 from audiofeat.cli import main
+from audiofeat.config import load_config
 from audiofeat.datasets.manifest import write_manifest
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
-from audiofeat.config import load_config
 from audiofeat.exceptions import ParameterError, WriteError
 from audiofeat.features import AudioSettings, FeatureConfig, MdctSettings, MelSettings, StftSettings
 
@@ -414,7 +414,7 @@ def test_two_simultaneous_builds_leave_one_complete_cache(dataset, tmp_path):
     args = ("extract", str(dataset), str(tmp_path / "c.h5"), "--config", str(config))
     runs = [_run_cli(*args), _run_cli(*args, "--overwrite")]
     results = [(p.wait(timeout=120), p.communicate()) for p in runs]
-    for code, (stdout, stderr) in results:  # each either built, found it built, or was refused
+    for code, (_stdout, stderr) in results:  # each either built, found it built, or was refused
         assert code == 0 or "another process" in stderr, stderr
     assert any(code == 0 for code, _ in results)
     assert len(open_cache(tmp_path / "c.h5")) == 12

@@ -7,12 +7,22 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
-from audiofeat.exceptions import AudioFileError, ParameterError
 import torchaudio.functional as AF
 
-from audiofeat.io import (_resample_any_ratio, file_problem, fix_length, list_audio_files, load_audio, peak_normalize,
-                          read_audio, resample, save_audio, scan_audio_files, to_channels)
+from audiofeat.exceptions import AudioFileError, ParameterError
+from audiofeat.io import (
+    _resample_any_ratio,
+    file_problem,
+    fix_length,
+    list_audio_files,
+    load_audio,
+    peak_normalize,
+    read_audio,
+    resample,
+    save_audio,
+    scan_audio_files,
+    to_channels,
+)
 
 
 def _tone(freq: float, sample_rate: int, seconds: float, channels: int = 1) -> np.ndarray:
@@ -206,7 +216,8 @@ def test_truncated_wav_is_reported(tmp_path):
     sf.write(path, _tone(440, 16000, 0.5), 16000, subtype="PCM_16")
     whole = path.read_bytes()
     path.write_bytes(whole[:len(whole) // 2])
-    with pytest.raises(AudioFileError, match=r"truncated: the header promises 16000 bytes of samples, the file holds 7978"):
+    with pytest.raises(AudioFileError,
+                       match=r"truncated: the header promises 16000 bytes of samples, the file holds 7978"):
         read_audio(path)
     with pytest.raises(AudioFileError, match="truncated"):
         read_audio(io.BytesIO(whole[:len(whole) // 2]), name="member.wav")

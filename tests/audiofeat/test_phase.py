@@ -84,7 +84,8 @@ def test_griffinlim_stays_finite_where_the_estimate_vanishes():
 
 
 def test_griffinlim_is_deterministic_given_a_generator(mag64):
-    run = lambda seed: AF.griffinlim(mag64, **KW, n_iter=3, generator=torch.Generator().manual_seed(seed))
+    def run(seed):
+        return AF.griffinlim(mag64, **KW, n_iter=3, generator=torch.Generator().manual_seed(seed))
     assert torch.equal(run(1), run(1))
     assert not torch.allclose(run(1), run(2))
 

@@ -305,9 +305,10 @@ def test_train_sample_rtf_evaluate(cache, tmp_path, report_script):
     png = (tmp_path / "grid.png").read_bytes()
     width, height = struct.unpack(">II", png[16:24])  # IHDR: 2 rows of 2 real + 2 generated tiles
     assert (width, height) == (4 * (16 + 2) + 2, 2 * (16 + 2) + 2)  # 16 x 16 tiles, 2-pixel padding
-    timed = runner.invoke(main, ["rtf", str(run_dir), "--batch", "1", "--batch", "4", "--repeat", "1", "--device", "cpu"])
+    timed = runner.invoke(main, ["rtf", str(run_dir), "--batch", "1", "--batch", "4", "--repeat", "1",
+                                 "--device", "cpu"])
     assert timed.exit_code == 0, timed.output
-    rows = [json.loads(l) for l in (run_dir / "metric-rtf.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (run_dir / "metric-rtf.jsonl").read_text().splitlines()]
     assert [r["batch"] for r in rows] == [1, 4]
     assert all(r["rtf_total"] > 0 and r["clip_seconds"] == 128 / 16000 for r in rows)
     evaluated = runner.invoke(main, ["evaluate", str(run_dir), "--device", "cpu", "--classifier",

@@ -77,5 +77,5 @@ def test_grid_png_round_trip(tmp_path):
 def test_report_metric_appends(tmp_path):
     report_metric(tmp_path, "x", {"value": 1.5}, checkpoint="ckpt-1")
     report_metric(tmp_path, "x", {"value": 2.5}, checkpoint="ckpt-2")
-    lines = [json.loads(l) for l in (tmp_path / "metric-x.jsonl").read_text().splitlines()]
-    assert [(l["value"], l["checkpoint"]) for l in lines] == [(1.5, "ckpt-1"), (2.5, "ckpt-2")]
+    lines = [json.loads(line) for line in (tmp_path / "metric-x.jsonl").read_text().splitlines()]
+    assert [(r["value"], r["checkpoint"]) for r in lines] == [(1.5, "ckpt-1"), (2.5, "ckpt-2")]

@@ -21,6 +21,15 @@ def test_sample_pretrained_writes_wavs_and_spectrograms(name, category, tmp_path
         assert (tmp_path / category / f"sample_{i:03d}.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_pretrained_demo_samples_by_genre(tmp_path):
+    listing = CliRunner().invoke(main, ["sample", "--pretrained", "demo", "--list"])
+    assert listing.output.splitlines()[:2] == ["genre: acoustic", "genre: electronic"]
+    result = CliRunner().invoke(main, ["sample", "--pretrained", "demo", "--class", "drums/snare", "--genre",
+                                       "electronic=0.5,acoustic=0.5", "--n", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "acoustic0.5+electronic0.5/drums/snare/sample_000.wav").is_file()
+
+
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
 def test_shipped_generators_are_small_and_self_describing(name):
     path = pretrained_path(name)

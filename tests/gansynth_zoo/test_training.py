@@ -26,6 +26,10 @@ TINY_CGAN = ["data.source=digits", "data.limit=200", "model.name=cgan", "model.g
              "model.discriminator.joint_units=16", "train.batch_size=8", "train.log_every=1"]
 
 
+def _loss_items(record):
+    return {k: v for k, v in record.items() if k.startswith("loss/")}
+
+
 def _losses(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
@@ -50,7 +54,7 @@ def test_resume_is_exact(tmp_path, model, loss):
     assert ("loss/ms" in a[0]) == (model == "cgan") and ("loss/bands" in a[0]) == (loss == "hinge")
     assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
     for x, y in zip(a, b):
-        assert {k: v for k, v in x.items() if k.startswith("loss/")} == {k: v for k, v in y.items() if k.startswith("loss/")}
+        assert _loss_items(x) == _loss_items(y)
     final_a = load_checkpoint(latest_checkpoint(straight))
     final_b = load_checkpoint(latest_checkpoint(resumed))
     for key in final_a["G_ema"]:
@@ -229,7 +233,7 @@ def test_resume_falls_back_over_a_truncated_checkpoint_and_a_cut_log_line(tmp_pa
     assert not list(resumed.glob(".*.tmp")) and (resumed / "config.json").read_text() == config_before
     assert [r["step"] for r in _losses(resumed)] == [1, 2, 3, 4]  # the cut line is gone, every line parses
     for x, y in zip(_losses(straight), _losses(resumed)):
-        assert {k: v for k, v in x.items() if k.startswith("loss/")} == {k: v for k, v in y.items() if k.startswith("loss/")}
+        assert _loss_items(x) == _loss_items(y)
 
 
 def test_failed_resume_leaves_the_run_as_it_was(tmp_path):
