@@ -2,13 +2,25 @@
 from __future__ import annotations
 
 import json
+import time
+from collections import Counter
 from pathlib import Path
 
 import click
+import torch
+from tqdm import tqdm
 
 from audiofeat import __version__
+from audiofeat.cache import build_cache, describe_cache, merge_caches, parse_shard
 from audiofeat.config import load_config
+from audiofeat.datasets import debian, piano
+from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
+from audiofeat.datasets.taxonomy import load_taxonomy, relabel_manifest
 from audiofeat.exceptions import AudiofeatError
+from audiofeat.features import FeatureConfig
+from audiofeat.io import load_audio
+from audiofeat.plotting import mdct_stft_figure
+from audiofeat.psychoreport import combine_reports, file_report, format_reports
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 
@@ -41,7 +53,6 @@ def make_oneshots(ctx: click.Context, out_dir: Path, config_path: Path | None, o
       audiofeat make-oneshots data/embedded --config pipelines/datasets/embedded.toml
       audiofeat make-oneshots /tmp/tiny --set per_subclass=4 --set seed=1
     """
-    from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 
     try:
         config = load_config(config_path, OneShotsConfig, overrides)
@@ -89,14 +100,10 @@ def data_oneshots(ctx: click.Context, out_dir: Path) -> None:
     Example:
       audiofeat data oneshots data/oneshots
     """
-    import time
-    from collections import Counter
-
-    from audiofeat.datasets.debian import prepare_oneshots
 
     start = time.perf_counter()
     try:
-        result = prepare_oneshots(out_dir, on_package=_echo_package)
+        result = debian.prepare_oneshots(out_dir, on_package=_echo_package)
     except AudiofeatError as error:
         ctx.fail(str(error))
     counts = result.counts()
@@ -121,13 +128,10 @@ def data_music(ctx: click.Context, out_dir: Path) -> None:
     Example:
       audiofeat data music data/music
     """
-    import time
-
-    from audiofeat.datasets.debian import prepare_music
 
     start = time.perf_counter()
     try:
-        result = prepare_music(out_dir, on_package=_echo_package)
+        result = debian.prepare_music(out_dir, on_package=_echo_package)
     except AudiofeatError as error:
         ctx.fail(str(error))
     seconds = result.seconds()
@@ -155,13 +159,10 @@ def data_piano(ctx: click.Context, out_dir: Path, hours: float, workers: int) ->
     Example:
       audiofeat data piano data/piano --hours 12
     """
-    import time
-
-    from audiofeat.datasets.piano import prepare_piano
 
     start = time.perf_counter()
     try:
-        result = prepare_piano(out_dir, hours=hours, workers=workers,
+        result = piano.prepare_piano(out_dir, hours=hours, workers=workers,
                                on_score=lambda score, seconds: click.echo(f"  {score.name:40} {seconds:7.1f} s"))
     except AudiofeatError as error:
         ctx.fail(str(error))
@@ -187,7 +188,6 @@ def relabel(ctx: click.Context, manifest: Path, out: Path, taxonomy_path: Path) 
       audiofeat relabel data/oneshots/manifest.csv data/oneshots/manifest-cgan.csv \\
           --taxonomy pipelines/taxonomies/oneshots.toml
     """
-    from audiofeat.datasets.taxonomy import load_taxonomy, relabel_manifest
 
     try:
         report = relabel_manifest(manifest, out, load_taxonomy(taxonomy_path))
@@ -228,10 +228,6 @@ def extract(ctx: click.Context, input_path: Path, output: Path, config_path: Pat
       audiofeat extract data/embedded data/embedded.h5 --config pipelines/features/embedded.toml
       audiofeat extract data/oneshots/manifest.csv out.h5 --config pipelines/features/oneshots.toml --workers 2
     """
-    from tqdm import tqdm
-
-    from audiofeat.cache import build_cache, parse_shard
-    from audiofeat.features import FeatureConfig
 
     bar = tqdm(unit="file", desc=f"extract {output.name}", disable=None)
 
@@ -272,7 +268,6 @@ def merge(ctx: click.Context, output: Path, shards: tuple[Path, ...], overwrite:
 
     The shard files must stay where they are relative to OUTPUT.
     """
-    from audiofeat.cache import merge_caches
 
     try:
         merge_caches(output, shards, overwrite=overwrite)
@@ -286,7 +281,6 @@ def merge(ctx: click.Context, output: Path, shards: tuple[Path, ...], overwrite:
 @click.pass_context
 def info(ctx: click.Context, cache: Path) -> None:
     """Summarise a feature cache: config, features, labels, skipped files."""
-    from audiofeat.cache import describe_cache
 
     try:
         click.echo(describe_cache(cache))
@@ -322,9 +316,6 @@ def psycho_report(ctx: click.Context, audio: tuple[Path, ...], sample_rate: int,
       audiofeat psycho-report song.ogg other.flac
       audiofeat psycho-report --json --channels 1 *.wav
     """
-    import torch
-
-    from audiofeat.psychoreport import combine_reports, file_report, format_reports
 
     generator = torch.Generator().manual_seed(seed)
     try:
@@ -362,8 +353,6 @@ def plot(ctx: click.Context, audio: Path, out: Path, sample_rate: int, n_bins: i
         import matplotlib  # noqa: F401  (the optional `plot` extra)
     except ImportError:
         ctx.fail("audiofeat plot needs matplotlib: pip install .[plot]")
-    from audiofeat.io import load_audio
-    from audiofeat.plotting import mdct_stft_figure
 
     try:
         waveform, rate = load_audio(audio, sample_rate=sample_rate, channels=1)

@@ -28,6 +28,17 @@ import numpy as np
 import torch
 
 from audiofeat.exceptions import AudioFileError, ParameterError
+from audiofeat.functional.mdct import mdct
+from audiofeat.functional.psychoacoustic import masking_threshold
+from audiofeat.functional.spectral import (
+    StftLayout,
+    instantaneous_frequency,
+    log_magnitude,
+    log_mel,
+    mel_filterbank,
+    stft,
+)
+from audiofeat.io import load_audio
 
 __all__ = ["FEATURES", "AudioSettings", "FeatureConfig", "FeatureExtractor", "MdctSettings",
            "MelSettings", "PsychoacousticSettings", "StftSettings"]
@@ -81,8 +92,6 @@ class StftSettings:
     eps: float = 1e-6
 
     def layout(self):
-        from audiofeat.functional.spectral import StftLayout
-
         return StftLayout(n_fft=self.n_fft, hop_length=self.hop_length, win_length=self.win_length or None,
                           padding=self.padding, pad_mode=self.pad_mode, n_frames=self.n_frames or None,
                           drop_bin=self.drop_bin)
@@ -125,7 +134,6 @@ class FeatureConfig:
 
     def mel_filterbank(self) -> torch.Tensor:
         """The ``(n_mels, freq)`` filterbank of the ``mel`` feature (``[mel]`` on the ``[stft]`` bins)."""
-        from audiofeat.functional.spectral import mel_filterbank
 
         return mel_filterbank(sample_rate=self.audio.sample_rate, n_fft=self.stft.n_fft, n_mels=self.mel.n_mels,
                               f_min=self.mel.f_min, f_max=self.mel.f_max or None, drop_bin=self.stft.drop_bin)
@@ -158,8 +166,6 @@ class FeatureExtractor:
         self._fbank: torch.Tensor | None = None
 
     def __call__(self, source, *, name: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        from audiofeat.io import load_audio
-
         audio = self.config.audio
         oneshot = audio.mode == "oneshot"
         waveform, _ = load_audio(
@@ -185,9 +191,6 @@ class FeatureExtractor:
         wanted = set(cfg.features)
         out: dict[str, torch.Tensor] = {}
         if wanted & {"mdct", "threshold"}:
-            from audiofeat.functional.mdct import mdct
-            from audiofeat.functional.psychoacoustic import masking_threshold
-
             coeffs = mdct(waveform, n_bins=cfg.mdct.n_bins, window=cfg.mdct.window, norm=cfg.mdct.norm)
             if "mdct" in wanted:
                 out["mdct"] = coeffs
@@ -202,8 +205,6 @@ class FeatureExtractor:
         return {name: out[name].float().contiguous() for name in cfg.features}
 
     def _spectral(self, waveform: torch.Tensor, wanted: set[str]) -> dict[str, torch.Tensor]:
-        from audiofeat.functional.spectral import instantaneous_frequency, log_magnitude, log_mel, stft
-
         cfg = self.config
         layout = cfg.stft.layout()
         spec = stft(waveform, **layout.as_kwargs())

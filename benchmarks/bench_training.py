@@ -26,9 +26,10 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import Section, torch_threads
-from gansynth_zoo import builders, losses
+from gansynth_zoo import builders
 from gansynth_zoo.config import RunConfig, load_config
-from gansynth_zoo.data.training import TrainingData
+from gansynth_zoo.data.dataset import TrainingData
+from gansynth_zoo.training import losses
 from gansynth_zoo.training.loop import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,27 +1,22 @@
-"""The only code that reads run configs: it turns a :class:`RunConfig` into data, models, a
-training state and a run directory."""
+"""The only code that maps run configs to objects: a :class:`RunConfig` becomes data, models, the
+critic's input transform and a training state (:mod:`gansynth_zoo.training.run` runs them)."""
 from __future__ import annotations
 
 import inspect
-import json
-import re
-from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
-from audiofeat.config import config_hash, config_to_dict
 from audiofeat.exceptions import ConfigError
 from gansynth_zoo.config import RunConfig
-from gansynth_zoo.data.training import TrainingData, load_training_data
+from gansynth_zoo.data.dataset import TrainingData
+from gansynth_zoo.data.sources import load_training_data
 from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
 from gansynth_zoo.registry import build_model, model_spec
-from gansynth_zoo.training.checkpoint import load_latest_intact
 from gansynth_zoo.training.ema import make_ema
-from gansynth_zoo.training.loop import Trainer, TrainState
+from gansynth_zoo.training.loop import TrainState
 
-__all__ = ["build_critic_transform", "build_data", "build_models", "build_state", "new_run_dir", "state_for_models",
-           "train"]
+__all__ = ["build_critic_transform", "build_data", "build_models", "build_state", "model_kwargs",
+           "state_for_models"]
 
 
 def build_data(config: RunConfig, split: str = "train") -> TrainingData:
@@ -96,43 +91,3 @@ def build_state(config: RunConfig, data: TrainingData, device: torch.device) -> 
     torch.manual_seed(config.train.seed)
     G, D, info = build_models(config, data.shape, data.c_dim, len(data.label_names))
     return state_for_models(config, G.to(device), D.to(device), info)
-
-
-def new_run_dir(root: str | Path, config: RunConfig) -> Path:
-    """``root/{id:05d}-{name}-{sha1[:8]}`` with the next free id (StyleGAN numbering + config hash)."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    ids = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
-    safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", config.name)
-    run_dir = root / f"{max(ids, default=-1) + 1:05d}-{safe_name}-{config_hash(config)[:8]}"
-    run_dir.mkdir()
-    return run_dir
-
-
-def train(config: RunConfig, *, out: str | Path = "runs", device: torch.device | str = "cpu",
-          resume: str | Path | None = None, status: Callable[[str], None] | None = None) -> Path:
-    """Trains a run from scratch in a new numbered folder under ``out``, or resumes ``resume``.
-
-    The resolved config is written to ``config.json`` before the first step. Returns the run folder.
-    """
-    device = torch.device(device)
-    data = build_data(config)
-    found = None
-    if resume is not None:
-        run_dir = Path(resume)
-        found = load_latest_intact(run_dir, warn=status)
-        if found is None:
-            raise ConfigError(f"{run_dir} has no readable checkpoint to resume from")
-    else:
-        run_dir = new_run_dir(out, config)
-    state = build_state(config, data, device)
-    trainer = Trainer(config, state, data, run_dir, device, status,
-                      critic_transform=build_critic_transform(config, data, device))
-    if found is not None:
-        checkpoint_path, checkpoint = found
-        trainer.restore(checkpoint)  # before config.json is rewritten: a failed resume changes nothing
-        if status:
-            status(f"resumed {run_dir} from {checkpoint_path.name} (step {state.step})")
-    (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=2) + "\n")
-    trainer.fit()
-    return run_dir

@@ -5,16 +5,31 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
+import torch
 
+from audiofeat.config import apply_overrides, config_from_dict, config_to_dict
 from audiofeat.exceptions import AudiofeatError
-from gansynth_zoo import __version__
+from gansynth_zoo import __version__, builders
+from gansynth_zoo.config import RunConfig, load_config
+from gansynth_zoo.data.mnist import SPLITS, MnistUnavailableError, load_mnist, mnist_path
+from gansynth_zoo.evaluation.metrics import report_metric
+from gansynth_zoo.evaluation.registry import METRICS, EvalContext, calc_metric, default_metrics
+from gansynth_zoo.evaluation.rtf import format_rtf_table, real_time_factor
+from gansynth_zoo.pretrained import pretrained_path
+from gansynth_zoo.synthesis import model_vocabulary, sample_files
+from gansynth_zoo.tools.memory import estimate_step_memory, format_memory_estimate
+from gansynth_zoo.tools.study import collect, format_markdown, summarize
+from gansynth_zoo.tools.summary import format_layer_table, layer_table
+from gansynth_zoo.training.checkpoint import load_generator
+from gansynth_zoo.training.loop import TrainingDiverged
+from gansynth_zoo.training.run import run_training
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
 def resolve_device(name: str):
     """``auto`` picks CUDA when available; the one place where the device is chosen."""
-    import torch
 
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -50,9 +65,6 @@ def data_mnist(ctx: click.Context) -> None:
     Example:
       gansynth-zoo data mnist
     """
-    import numpy as np
-
-    from gansynth_zoo.data.mnist import SPLITS, MnistUnavailableError, load_mnist, mnist_path
 
     try:
         path = mnist_path()
@@ -88,10 +100,6 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
       gansynth-zoo train --config pipelines/configs/cgan-mnist.toml --set train.steps=100 --dry-run
       gansynth-zoo train --resume runs/00003-cgan-mnist-1a2b3c4d --set train.steps=20000
     """
-    from audiofeat.config import apply_overrides, config_from_dict, config_to_dict
-    from gansynth_zoo import builders
-    from gansynth_zoo.config import RunConfig, load_config
-    from gansynth_zoo.training.loop import TrainingDiverged
 
     try:
         if resume_dir is not None:
@@ -109,7 +117,7 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
             click.echo(f"data: {len(data)} examples of shape {data.shape}, c_dim {data.c_dim}")
             click.echo(f"generator {info['name']}: {count(G):,} parameters; discriminator: {count(D):,} parameters")
             return
-        run_dir = builders.train(config, out=out, device=resolve_device(device), resume=resume_dir,
+        run_dir = run_training(config, out=out, device=resolve_device(device), resume=resume_dir,
                                  status=click.echo)
     except (AudiofeatError, TrainingDiverged, FileNotFoundError) as error:
         ctx.fail(str(error))
@@ -124,7 +132,7 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
               help="Conditioning size of conditional models (in training the data decide it).")
 @click.option("--memory-batch", type=click.IntRange(min=1), default=None,
               help="Also estimate the peak memory of one training step at this batch size "
-                   "(float32; gansynth_zoo.memory).")
+                   "(float32; gansynth_zoo.tools.memory).")
 @click.pass_context
 def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c_dim: int,
             memory_batch: int | None) -> None:
@@ -141,11 +149,6 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
       gansynth-zoo summary pipelines/configs/mp3net-95s.toml --memory-batch 8
       gansynth-zoo summary pipelines/configs/dcgan-mnist.toml --set "data.shape=[1, 28, 28]"
     """
-    import torch
-
-    from gansynth_zoo import builders
-    from gansynth_zoo.config import load_config
-    from gansynth_zoo.summary import format_layer_table, layer_table
 
     try:
         config = load_config(config_path, overrides)
@@ -161,8 +164,6 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
             total = sum(p.numel() for p in model.parameters())
             click.echo(format_layer_table(f"{part} {info['name']}", layer_table(model, *inputs), total))
         if memory_batch is not None:
-            from gansynth_zoo.memory import estimate_step_memory, format_memory_estimate
-
             estimate = estimate_step_memory(config, memory_batch, c_dim=c_dim)
             click.echo(format_memory_estimate(config.name, estimate))
     except (AudiofeatError, ValueError) as error:
@@ -172,6 +173,8 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
 @main.command("evaluate")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @device_option
+@click.option("--metrics", "metric_names", default=None, metavar="NAME[,NAME...]",
+              help=f"Metrics to compute, from {', '.join(METRICS)} (default: those of the run's data kind).")
 @click.option("--samples", type=click.IntRange(min=10), default=None,
               help="Generated examples (default: the run's eval.samples).")
 @click.option("--classifier", "classifier_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -180,54 +183,30 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
 @click.option("--checkpoints", is_flag=True, help="MDCT runs: also score every checkpoint kept (learning curve).")
 @click.option("--seed", default=0, help="Seed of the generated latents.")
 @click.pass_context
-def evaluate(ctx: click.Context, run_dir: Path, device: str, samples: int | None, classifier_path: Path | None,
-             checkpoints: bool, seed: int) -> None:
-    """Evaluate a run's generator; results are appended to RUN_DIR/metric-*.jsonl.
+def evaluate(ctx: click.Context, run_dir: Path, device: str, metric_names: str | None, samples: int | None,
+             classifier_path: Path | None, checkpoints: bool, seed: int) -> None:
+    """Evaluate a run's generator; results are appended to RUN_DIR/metric-<name>.jsonl.
 
-    Digit runs get the digit suite (metric-digits.jsonl), runs on a cache the audio suite
-    (metric-audio.jsonl), except runs that see the MDCT alone (MP3net), which get tonality, masking
-    and level statistics of generated and real examples (metric-mdct.jsonl).
+    By default digit runs get the digit suite (digits), runs on a cache the spectrogram suite (audio),
+    except runs that see the MDCT alone (MP3net), which get tonality, masking and level statistics of
+    generated and real examples (mdct). rtf times the generator and its inversion.
 
     \b
-    Example:
+    Examples:
       gansynth-zoo evaluate runs/00000-cgan-mnist-1a2b3c4d
+      gansynth-zoo evaluate runs/00001-demo-1a2b3c4d --metrics audio,rtf
     """
-    from audiofeat.config import config_from_dict
-    from gansynth_zoo.config import RunConfig
-    from gansynth_zoo.evaluation import evaluate_digits
-
+    context = EvalContext(run_dir, device=resolve_device(device), samples=samples, seed=seed,
+                          classifier_path=classifier_path, checkpoints=checkpoints, status=click.echo)
     try:
-        config = config_from_dict(RunConfig, json.loads((run_dir / "config.json").read_text()), source=str(run_dir))
-        source = config.data.source
-        if source == "cache":
-            from gansynth_zoo import builders
-            from gansynth_zoo.audio_evaluation import evaluate_audio, format_genre_table, format_subclass_table
-            from gansynth_zoo.mdct_evaluation import evaluate_mdct
-
-            data = builders.build_data(config)
-            if tuple(data.info["representation"]["features"]) == ("mdct",):  # MP3net: tonality, masking
-                result = evaluate_mdct(run_dir, data, samples=samples or config.eval.samples, seed=seed,
-                                       device=resolve_device(device), checkpoints=checkpoints)
-                click.echo(json.dumps(result, indent=2))
-                return
-            per_category = max(1, (samples or config.eval.samples) // len(data.label_names))
-            result = evaluate_audio(run_dir, data, samples_per_category=per_category,
-                                    classifier_steps=config.eval.classifier_steps,
-                                    classifier_dir=classifier_path.parent if classifier_path else "data/classifiers",
-                                    seed=seed, device=resolve_device(device), status=click.echo)
+        names = [n.strip() for n in metric_names.split(",")] if metric_names else default_metrics(context)
+        for name in names:
+            result = calc_metric(name, context)
             click.echo(json.dumps(result, indent=2))
-            click.echo(format_subclass_table(result))
-            if "genre_table" in result:
-                click.echo(format_genre_table(result))
-            return
-        else:
-            result = evaluate_digits(run_dir, classifier_path=classifier_path or Path(f"data/classifiers/{source}.pt"),
-                                     samples=samples or config.eval.samples,
-                                     classifier_steps=config.eval.classifier_steps,
-                                     seed=seed, device=resolve_device(device), status=click.echo)
+            if METRICS[name].format is not None:
+                click.echo(METRICS[name].format(result))
     except (AudiofeatError, FileNotFoundError) as error:
         ctx.fail(str(error))
-    click.echo(json.dumps(result, indent=2))
 
 
 @main.command("sample")
@@ -263,9 +242,6 @@ def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, cat
       gansynth-zoo sample RUN --genre electronic=0.5,acoustic=0.5 --class drums/snare --out samples/
       gansynth-zoo sample RUN --list
     """
-    from gansynth_zoo.evaluation import load_generator
-    from gansynth_zoo.pretrained import pretrained_path
-    from gansynth_zoo.synthesis import model_vocabulary, sample_files
 
     if (run_dir is None) == (pretrained is None):
         ctx.fail("give either RUN_DIR or --pretrained NAME")
@@ -304,20 +280,15 @@ def rtf(ctx: click.Context, run_dir: Path, batch_sizes: tuple[int, ...], n_iter:
 
     Results are appended to RUN_DIR/metric-rtf.jsonl.
     """
-    from gansynth_zoo.metrics import report_metric
-    from gansynth_zoo.synthesis import real_time_factor
 
     try:
         rows = real_time_factor(run_dir, batch_sizes=batch_sizes, n_iter=n_iter, repeat=repeat,
                                 device=resolve_device(device))
     except (AudiofeatError, FileNotFoundError, KeyError) as error:
         ctx.fail(str(error))
-    click.echo(f"{'device':<8} {'batch':>5} {'GL iters':>8} {'RTF G':>10} {'RTF inversion':>14} {'RTF total':>10} "
-               f"{'x real time':>12}")
     for row in rows:
         report_metric(run_dir, "rtf", row, checkpoint="generator.pt")
-        click.echo(f"{row['device']:<8} {row['batch']:>5} {row['griffinlim_iters']:>8} {row['rtf_generator']:>10.5f} "
-                   f"{row['rtf_inversion']:>14.5f} {row['rtf_total']:>10.5f} {1 / row['rtf_total']:>12.1f}")
+    click.echo(format_rtf_table({"rows": rows}))
 
 
 @main.command("compare")
@@ -337,7 +308,6 @@ def compare(ctx: click.Context, run_dirs: tuple[Path, ...], by: tuple[str, ...],
       gansynth-zoo compare runs/*-cgan-mnist-study-* --by config.loss.mode_seeking \\
           --metric digits.conditional_accuracy --metric digits.frechet_distance
     """
-    from gansynth_zoo.study import collect, format_markdown, summarize
 
     try:
         records = [collect(run_dir) for run_dir in run_dirs]

@@ -71,14 +71,14 @@ class LossConfig:
         gp_weight: gradient-penalty weight (``wgan-gp`` only).
         drift: weight of E[D(x)^2] (ProGAN's drift; any loss).
         mode_seeking: weight of MSGAN's mode-seeking term (0: off).
-        band_matching: weight of :func:`gansynth_zoo.losses.band_moments` in G's loss, between the
+        band_matching: weight of :func:`gansynth_zoo.training.losses.band_moments` in G's loss, between the
             generated batch and the step's real batch (0: off): the mean and spread over examples of
             each channel-and-row's log power, for signed-amplitude spectra (MDCTs).
-        level_matching: weight of :func:`gansynth_zoo.losses.clip_level_moments` (0: off): the same
+        level_matching: weight of :func:`gansynth_zoo.training.losses.clip_level_moments` (0: off): the same
             on each example's whole log power, for the spread of loudness across latents.
         ac_weight: weight of the auxiliary-classifier cross-entropy (AC-GAN), for discriminators
             that return class logits; added to D on real data and to G on generated data.
-        augment: DiffAugment policies (``"translation"``, ``"cutout"``; :mod:`gansynth_zoo.augment`)
+        augment: DiffAugment policies (``"translation"``, ``"cutout"``; :mod:`gansynth_zoo.training.augment`)
             applied to every discriminator input, real and generated, in both steps.
         psychoacoustic_noise: add MP3net's noise of std T / 6 (T the masking threshold) to every
             discriminator input; needs MDCT data with their thresholds (an audiofeat cache with the

@@ -14,6 +14,7 @@ from typing import Any
 from torch import nn
 
 from audiofeat.exceptions import ConfigError
+from gansynth_zoo.models import cgan, dcgan, gansynth, mp3net, sngan
 
 __all__ = ["MODELS", "ModelSpec", "build_model", "model_spec", "register_model"]
 
@@ -25,21 +26,26 @@ class ModelSpec:
     discriminator: type[nn.Module]
 
 
-MODELS: dict[str, ModelSpec] = {}
+#: Every model by name: the built-in pairs, plus any added with :func:`register_model`.
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("dcgan", dcgan.Generator, dcgan.Discriminator),
+    ModelSpec("cgan", cgan.Generator, cgan.Discriminator),
+    ModelSpec("gansynth", gansynth.Generator, gansynth.Discriminator),
+    ModelSpec("mp3net", mp3net.Generator, mp3net.Discriminator),
+    ModelSpec("sngan", sngan.Generator, sngan.Discriminator),
+)}
 
 
 def register_model(name: str, generator: type[nn.Module], discriminator: type[nn.Module]) -> ModelSpec:
-    """Registers a (generator, discriminator) pair under ``name``."""
+    """Adds a (generator, discriminator) pair under ``name``, e.g. from a user's own module."""
     if name in MODELS:
-        raise ValueError(f"model {name!r} is registered twice")
+        raise ConfigError(f"model {name!r} is already registered")
     MODELS[name] = ModelSpec(name, generator, discriminator)
     return MODELS[name]
 
 
 def model_spec(name: str) -> ModelSpec:
     """The registered pair called ``name`` (raises ConfigError naming the registered ones)."""
-    import gansynth_zoo.models  # noqa: F401  (registers the built-in models)
-
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; registered models: {', '.join(sorted(MODELS))}")
     return MODELS[name]

@@ -1,16 +1,8 @@
-"""Samples of trained generators as files (WAVs and spectrogram PNGs of audio models, PNGs of image
-models, one folder per category), and real-time factors.
-
-The real-time factor (RTF) is the wall time to produce audio divided by the duration of that audio
-(below 1 is faster than real time; 1/RTF is "times faster than real time"). It is measured after a
-warm-up, as the median of several runs, for the generator alone, the inversion alone (Griffin-Lim,
-IF -> ISTFT or IMDCT) and both together, at a given batch size.
-"""
+"""Samples of trained generators as files: WAVs and spectrogram PNGs of audio models, PNGs of image
+models, one folder per category (and per genre)."""
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,11 +12,12 @@ import torch
 from audiofeat.datasets.manifest import check_label
 from audiofeat.exceptions import ParameterError
 from audiofeat.io import save_audio
-from gansynth_zoo.data.audio import Representation
-from gansynth_zoo.evaluation import generate, load_generator
-from gansynth_zoo.images import image_grid, write_png
+from gansynth_zoo.data.cache import Representation
+from gansynth_zoo.evaluation.sampling import generate
+from gansynth_zoo.tools.images import image_grid, write_png
+from gansynth_zoo.training.checkpoint import load_generator
 
-__all__ = ["genre_weights", "model_vocabulary", "real_time_factor", "requested_labels", "sample_files"]
+__all__ = ["genre_weights", "model_vocabulary", "requested_labels", "sample_files"]
 
 
 def requested_labels(label_names: Sequence[str], category: str, n: int) -> torch.Tensor:
@@ -109,7 +102,7 @@ def sample_files(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, cate
     """Writes ``n`` samples per category (every label when neither categories nor a genre is given)
     and returns their paths.
 
-    ``run_dir`` is a run folder or a ``generator.pt`` file (:func:`gansynth_zoo.evaluation.load_generator`).
+    ``run_dir`` is a run folder or a ``generator.pt`` file (:func:`gansynth_zoo.training.checkpoint.load_generator`).
     A category is a label (``drums/kick``, ``3``) or a whole class (``drums``; :func:`requested_labels`).
     Audio models write ``out_dir/<class>/<subclass>/sample_000.wav`` with a spectrogram PNG beside it;
     image models (MNIST) write ``out_dir/<label>/sample_000.png``; an unconditional model writes
@@ -169,44 +162,3 @@ def _write_audio(x: torch.Tensor, representation: Representation, folder: Path, 
 def _image_png(image: torch.Tensor, path: Path) -> Path:
     """One ``(1 or 3, h, w)`` image in [-1, 1] as a PNG."""
     return write_png(image_grid(image[None], nrow=1, padding=0), path)
-
-
-def _median_time(fn, repeat: int, device: torch.device) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-@torch.no_grad()
-def real_time_factor(run_dir: str | os.PathLike, *, batch_sizes: Sequence[int] = (1, 64), n_iter: int = 32,
-                     repeat: int = 3, device: torch.device | str = "cpu") -> list[dict[str, Any]]:
-    """RTF of generator, inversion and end to end for each batch size (module docstring)."""
-    device = torch.device(device)
-    G, export = load_generator(run_dir, device)
-    representation = Representation.from_dict(export["data"]["representation"])
-    audio_cfg = representation.feature_config.audio
-    duration = audio_cfg.length / audio_cfg.sample_rate
-    rows = []
-    for batch in batch_sizes:
-        z = torch.randn(batch, export["z_dim"], generator=torch.Generator().manual_seed(0)).to(device)
-        c = export["conditioning"][torch.arange(batch) % len(export["label_names"])].to(device) if G.c_dim \
-            else torch.zeros(batch, 0, device=device)
-        x = G(z, c)
-        generator_time = _median_time(lambda: G(z, c), repeat, device)
-        inversion_time = _median_time(lambda: representation.to_audio(x, n_iter=n_iter), repeat, device)
-        total_time = _median_time(lambda: representation.to_audio(G(z, c), n_iter=n_iter), repeat, device)
-        audio_seconds = batch * duration
-        rows.append({"device": str(device), "batch": batch, "clip_seconds": duration,
-                     "griffinlim_iters": n_iter if representation.features in (("log_mag",), ("mel",)) else 0,
-                     "rtf_generator": generator_time / audio_seconds, "rtf_inversion": inversion_time / audio_seconds,
-                     "rtf_total": total_time / audio_seconds, "seconds_per_batch": total_time,
-                     "threads": torch.get_num_threads()})
-    return rows

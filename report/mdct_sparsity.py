@@ -18,9 +18,9 @@ from pathlib import Path
 import click
 import torch
 
-from gansynth_zoo.data.audio import Representation, load_cache_data
-from gansynth_zoo.evaluation import load_generator
-from gansynth_zoo.mdct_evaluation import mdct_and_threshold
+from gansynth_zoo.data.cache import Representation, load_cache_data
+from gansynth_zoo.evaluation.mdct import mdct_and_threshold
+from gansynth_zoo.training.checkpoint import load_generator
 
 BAND_BINS = 16
 
@@ -28,7 +28,7 @@ BAND_BINS = 16
 def band_report(x: torch.Tensor, representation: Representation, threshold: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
     """``(below, level_db, threshold_db)`` per band and the near-zero fraction of model tensors ``x``
-    (``threshold``: as :func:`gansynth_zoo.mdct_evaluation.mdct_and_threshold` takes it)."""
+    (``threshold``: as :func:`gansynth_zoo.evaluation.mdct.mdct_and_threshold` takes it)."""
     coeffs, threshold = mdct_and_threshold(x, representation, threshold=threshold)
 
     def per_band(values: torch.Tensor) -> torch.Tensor:

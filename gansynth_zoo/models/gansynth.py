@@ -22,7 +22,7 @@ nearest-upsampled to the full size, and D averages its input down to resolution 
 ``alpha * block_s(from_rgb_s(x_s)) + (1 - alpha) * from_rgb_{s-1}(pool2(x_s))``. GANSynth mixes the
 upsampled outputs of all blocks with triangular weights in the continuous progress; those weights
 are non-zero for at most two adjacent blocks, so the mixture is the same, but here only the active
-blocks run. :func:`progress_at` gives GANSynth's schedule in images seen.
+blocks run. :func:`gansynth_zoo.training.progressive.progress_at` gives GANSynth's schedule in images seen.
 """
 from __future__ import annotations
 
@@ -46,38 +46,7 @@ from gansynth_zoo.nn.layers import (
     check_geometry,
 )
 
-__all__ = ["Discriminator", "Generator", "progress_at"]
-
-
-def progress_at(images: int, *, n_blocks: int, stable_images: int = 800_000,
-                fade_images: int = 800_000) -> tuple[int, float]:
-    """GANSynth's progressive schedule: ``(stage, alpha)`` after ``images`` training images.
-
-    Stage 0 is trained for ``stable_images``; then each further block fades in over ``fade_images``
-    (``alpha`` from 0 to 1) and is trained for ``stable_images``; after the last block the networks
-    stay at ``(n_blocks - 1, 1.0)``. With 7 blocks this is GANSynth's 13 phases of 800k images.
-
-    Args:
-        images: training images seen so far (>= 0).
-        n_blocks: resolutions of the networks (``len(channels)``).
-        stable_images: images per stable phase (> 0).
-        fade_images: images per fade-in phase (> 0).
-
-    Returns:
-        The arguments of ``set_progress``.
-    """
-    if images < 0 or n_blocks < 1 or stable_images <= 0 or fade_images <= 0:
-        raise ValueError(f"progress_at needs images >= 0, n_blocks >= 1 and positive phase lengths; got "
-                         f"images={images}, n_blocks={n_blocks}, stable_images={stable_images}, "
-                         f"fade_images={fade_images}")
-    rest = images - stable_images
-    stage = 0
-    while rest >= 0 and stage < n_blocks - 1:
-        if rest < fade_images:
-            return stage + 1, rest / fade_images
-        stage += 1
-        rest -= fade_images + stable_images
-    return stage, 1.0
+__all__ = ["Discriminator", "Generator"]
 
 
 class _ConvLayer(nn.Module):

@@ -21,12 +21,13 @@ from torch import nn
 
 from audiofeat._files import atomic_path
 from audiofeat.config import config_to_dict
-from gansynth_zoo import losses
-from gansynth_zoo.augment import augment
 from gansynth_zoo.config import RunConfig
-from gansynth_zoo.data.training import Batch, TrainingData
+from gansynth_zoo.data.dataset import Batch, TrainingData
+from gansynth_zoo.training import losses
+from gansynth_zoo.training.augment import augment
 from gansynth_zoo.training.checkpoint import FORMAT_VERSION, list_checkpoints, save_atomic
 from gansynth_zoo.training.ema import ema_decay_at, update_ema
+from gansynth_zoo.training.progressive import grow
 
 __all__ = ["CriticTransform", "TrainState", "Trainer", "TrainingDiverged"]
 
@@ -194,13 +195,10 @@ class Trainer:
 
     def _grow(self) -> None:
         """Sets the progressive stage and fade of both networks from the images seen so far."""
-        from gansynth_zoo.models.gansynth import progress_at
-
         train = self.config.train
         for net in (self.state.G, self.state.D):
-            if getattr(net, "progressive", False):
-                net.set_progress(*progress_at(self.state.step * train.batch_size, n_blocks=net.n_blocks,
-                                              stable_images=train.stable_images, fade_images=train.fade_images))
+            grow(net, self.state.step * train.batch_size, stable_images=train.stable_images,
+                 fade_images=train.fade_images)
 
     def _schedule(self) -> None:
         """Sets both learning rates for this step (``optim.decay_start``)."""

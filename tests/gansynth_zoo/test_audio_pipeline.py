@@ -15,15 +15,15 @@ from click.testing import CliRunner
 from audiofeat.cache import build_cache
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 from audiofeat.features import AudioSettings, FeatureConfig, MelSettings, StftSettings
-from gansynth_zoo import builders
-from gansynth_zoo.audio_evaluation import _balanced, split_indices
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
-from gansynth_zoo.data.audio import Representation
-from gansynth_zoo.data.training import load_training_data
-from gansynth_zoo.metrics.diversity import mean_pairwise_distance
-from gansynth_zoo.metrics.ndb import jensen_shannon, kmeans, ndb_jsd
+from gansynth_zoo.data.cache import Representation
+from gansynth_zoo.data.sources import load_training_data
+from gansynth_zoo.evaluation.audio import _balanced, split_indices
+from gansynth_zoo.evaluation.metrics.diversity import mean_pairwise_distance
+from gansynth_zoo.evaluation.metrics.ndb import jensen_shannon, kmeans, ndb_jsd
 from gansynth_zoo.synthesis import genre_weights
+from gansynth_zoo.training.run import run_training
 
 SUBCLASSES = ("drums/kick", "drums/snare", "bass/sub")
 
@@ -102,7 +102,7 @@ def test_genres_add_a_genre_part_to_c_that_the_per_label_conditioning_leaves_ope
 
 
 def _png_pixels(path):
-    """The grey pixels of a PNG written by gansynth_zoo.images.write_png (one IDAT, filter 0 rows)."""
+    """The grey pixels of a PNG written by gansynth_zoo.tools.images.write_png (one IDAT, filter 0 rows)."""
     png = path.read_bytes()
     width, height = struct.unpack(">II", png[16:24])
     at = png.index(b"IDAT")
@@ -113,7 +113,7 @@ def _png_pixels(path):
 def test_sample_by_genre_alone_with_a_category_and_mixed_and_list(tmp_path, report_script):
     genre_cache = _genre_cache(tmp_path, per_subclass=4)
     overrides = [*_overrides(genre_cache, "log_mag"), "data.genres=true", "train.condition_dropout=0.2"]
-    run = builders.train(load_config(None, overrides), out=tmp_path / "runs")
+    run = run_training(load_config(None, overrides), out=tmp_path / "runs")
     runner = CliRunner()
     listing = runner.invoke(main, ["sample", str(run), "--list"])
     assert listing.exit_code == 0, listing.output
@@ -160,7 +160,7 @@ def test_sample_by_genre_alone_with_a_category_and_mixed_and_list(tmp_path, repo
 
 
 def test_mel_representation_inverts_and_survives_the_round_trip_through_sound(tmp_path):
-    from gansynth_zoo.audio_evaluation import through_audio
+    from gansynth_zoo.evaluation.audio import through_audio
 
     write_oneshots(tmp_path / "data", OneShotsConfig(per_subclass=2, duration=0.25, subclasses=SUBCLASSES))
     config = FeatureConfig(features=("mel",), audio=AudioSettings(length=4096, min_duration=0.001),
@@ -265,7 +265,7 @@ def test_pairwise_distance():
 
 
 def test_train_sample_rtf_evaluate(cache, tmp_path, report_script):
-    run_dir = builders.train(load_config(None, _overrides(cache)), out=tmp_path / "runs")
+    run_dir = run_training(load_config(None, _overrides(cache)), out=tmp_path / "runs")
     runner = CliRunner()
     out = tmp_path / "samples"
     result = runner.invoke(main, ["sample", str(run_dir), "--class", "drums/kick", "--n", "2", "--out", str(out),

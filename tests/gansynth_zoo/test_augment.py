@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gansynth_zoo.augment import augment, cutout, translate
-from gansynth_zoo.data.training import TrainingData
+from gansynth_zoo.data.dataset import TrainingData
+from gansynth_zoo.training.augment import augment, cutout, translate
 
 
 def _ramp(n=3, height=16, width=8):

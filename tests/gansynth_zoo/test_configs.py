@@ -14,7 +14,7 @@ import torch
 
 from gansynth_zoo import builders
 from gansynth_zoo.config import load_config
-from gansynth_zoo.data.training import TrainingData
+from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.training.loop import Trainer
 
 CONFIGS = sorted(p for p in Path("pipelines/configs").glob("*.toml") if not p.name.startswith("mp3net"))

@@ -14,11 +14,12 @@ from audiofeat.exceptions import ConfigError
 from audiofeat.features import FeatureConfig, FeatureExtractor
 from gansynth_zoo import builders
 from gansynth_zoo.config import load_config
-from gansynth_zoo.data.training import TrainingData
-from gansynth_zoo.models.gansynth import Discriminator, Generator, progress_at
+from gansynth_zoo.data.dataset import TrainingData
+from gansynth_zoo.models.gansynth import Discriminator, Generator
 from gansynth_zoo.nn.layers import EqualizedConv2d, EqualizedLinear, LabelEmbedding, PixelNorm
 from gansynth_zoo.training.ema import make_ema, update_ema
 from gansynth_zoo.training.loop import Trainer
+from gansynth_zoo.training.progressive import progress_at
 
 # (shape, channels, start): shape[1:] == start * 2**(len(channels) - 1)
 GEOMETRIES = [((2, 64, 16), (8, 8, 4), (16, 4)), ((1, 16, 8), (8, 4, 4, 4), (2, 1)),

@@ -9,8 +9,9 @@ from audiofeat.config import load_config as load_feature_config
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 from audiofeat.features import FeatureConfig
 from gansynth_zoo import builders
-from gansynth_zoo.audio_evaluation import evaluate_audio
 from gansynth_zoo.config import load_config
+from gansynth_zoo.evaluation.audio import evaluate_audio
+from gansynth_zoo.training.run import run_training
 
 
 @pytest.mark.slow
@@ -19,7 +20,7 @@ def test_demo_recipe_learns_every_subclass_and_both_genres(tmp_path):
     build_cache(tmp_path / "embedded" / "manifest.csv", tmp_path / "demo.h5",
                 load_feature_config("pipelines/features/demo.toml", FeatureConfig))
     config = load_config("pipelines/configs/demo.toml", [f"data.path={tmp_path / 'demo.h5'}"])
-    run_dir = builders.train(config, out=tmp_path / "runs")
+    run_dir = run_training(config, out=tmp_path / "runs")
     result = evaluate_audio(run_dir, builders.build_data(config), samples_per_category=64,
                             classifier_steps=config.eval.classifier_steps, classifier_dir=tmp_path / "classifiers")
     assert result["conditional_accuracy"] >= 0.9

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from gansynth_zoo import losses
+from gansynth_zoo.training import losses
 
 
 def test_nonsaturating_and_hinge_values():

@@ -18,8 +18,9 @@ from audiofeat.features import AudioSettings, FeatureConfig
 from gansynth_zoo import builders
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
-from gansynth_zoo.data.audio import Representation
-from gansynth_zoo.mdct_evaluation import SCORES, band_statistics, evaluate_mdct, example_scores, score_mdct
+from gansynth_zoo.data.cache import Representation
+from gansynth_zoo.evaluation.mdct import SCORES, band_statistics, evaluate_mdct, example_scores, score_mdct
+from gansynth_zoo.training.run import run_training
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "pipelines" / "configs" / "mp3net-small.toml"
@@ -48,7 +49,7 @@ def run(tmp_path_factory):
                                                  length=FRAMES * 128, min_duration=0.1))
     build_cache(root / "music", root / "music.h5", features)
     config = load_config(SMALL, [*SHRINK, f"data.path={root / 'music.h5'}"])
-    run_dir = builders.train(config, out=root / "runs")
+    run_dir = run_training(config, out=root / "runs")
     return run_dir, builders.build_data(config)
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from gansynth_zoo import builders
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
-from gansynth_zoo.memory import SavedTensorCounter, estimate_step_memory
+from gansynth_zoo.tools.memory import SavedTensorCounter, estimate_step_memory
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "pipelines" / "configs" / "mp3net-small.toml"

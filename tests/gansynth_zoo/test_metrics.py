@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from gansynth_zoo.images import image_grid, write_png
-from gansynth_zoo.metrics import report_metric
-from gansynth_zoo.metrics.classifier import Classifier, load_classifier, save_classifier, train_classifier
-from gansynth_zoo.metrics.frechet import frechet_distance, kernel_distance
+from gansynth_zoo.evaluation.metrics import report_metric
+from gansynth_zoo.evaluation.metrics.classifier import Classifier, load_classifier, save_classifier, train_classifier
+from gansynth_zoo.evaluation.metrics.frechet import frechet_distance, kernel_distance
+from gansynth_zoo.tools.images import image_grid, write_png
 
 
 def test_frechet_distance_of_known_gaussians(rng):
@@ -32,7 +32,7 @@ def test_kernel_distance_is_near_zero_for_one_distribution_and_positive_otherwis
 
 
 def test_classifier_learns_digits_and_round_trips(tmp_path):
-    from gansynth_zoo.data.training import load_training_data
+    from gansynth_zoo.data.sources import load_training_data
 
     train, test = load_training_data("digits", split="train"), load_training_data("digits", split="test")
     model, info = train_classifier(train.x, train.labels, n_classes=10, x_val=test.x, y_val=test.labels,

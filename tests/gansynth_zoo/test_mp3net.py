@@ -16,13 +16,14 @@ from audiofeat.config import load_config as load_feature_config
 from audiofeat.exceptions import ConfigError
 from audiofeat.features import FeatureConfig
 from audiofeat.functional import compand, masking_threshold, mdct
-from gansynth_zoo import builders, losses
+from gansynth_zoo import builders
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
-from gansynth_zoo.data.training import TrainingData
+from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.models.mp3net import Discriminator, Generator, channel_schedule
 from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
-from gansynth_zoo.summary import layer_table
+from gansynth_zoo.tools.summary import layer_table
+from gansynth_zoo.training import losses
 from gansynth_zoo.training.checkpoint import load_checkpoint
 from gansynth_zoo.training.loop import Trainer
 

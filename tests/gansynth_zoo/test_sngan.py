@@ -9,7 +9,7 @@ from torch import nn
 
 from gansynth_zoo import builders
 from gansynth_zoo.config import load_config
-from gansynth_zoo.data.training import TrainingData
+from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.models.sngan import Discriminator, Generator, SignedRoot
 from gansynth_zoo.training.loop import Trainer
 

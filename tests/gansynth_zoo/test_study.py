@@ -1,4 +1,4 @@
-"""Tables over several runs (gansynth_zoo.study and ``gansynth-zoo compare``)."""
+"""Tables over several runs (gansynth_zoo.tools.study and ``gansynth-zoo compare``)."""
 import json
 import math
 import os
@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gansynth_zoo.cli import main
-from gansynth_zoo.study import collect, format_markdown, summarize
+from gansynth_zoo.tools.study import collect, format_markdown, summarize
 
 
 def _run(tmp_path, name, weight, seed, accuracy, fd=None):

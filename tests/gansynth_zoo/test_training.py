@@ -15,9 +15,10 @@ from audiofeat.exceptions import ConfigError
 from gansynth_zoo import builders
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
-from gansynth_zoo.metrics.ndb import jensen_shannon
+from gansynth_zoo.evaluation.metrics.ndb import jensen_shannon
 from gansynth_zoo.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
 from gansynth_zoo.training.loop import Trainer, TrainingDiverged
+from gansynth_zoo.training.run import run_training
 
 TINY = ["data.source=digits", "data.limit=200", "model.name=dcgan", "model.generator.channels_base=8",
         "model.discriminator.channels_base=8", "train.batch_size=8", "train.log_every=1"]
@@ -44,12 +45,12 @@ def test_resume_is_exact(tmp_path, model, loss):
                    if loss == "hinge" else []),
                  "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
     config = load_config(None, overrides)
-    straight = builders.train(config, out=tmp_path / "a")
+    straight = run_training(config, out=tmp_path / "a")
     # the same run killed at step 5, after logging it but before its checkpoint: resumed from step 3,
     # the records of steps 4 and 5 that the killed run logged are replaced, not repeated
-    first = builders.train(load_config(None, [*overrides, "train.steps=5"]), out=tmp_path / "b")
+    first = run_training(load_config(None, [*overrides, "train.steps=5"]), out=tmp_path / "b")
     (first / "ckpt-00000005.pt").unlink()
-    resumed = builders.train(config, resume=first)
+    resumed = run_training(config, resume=first)
     a, b = _losses(straight), _losses(resumed)
     assert ("loss/ms" in a[0]) == (model == "cgan") and ("loss/bands" in a[0]) == (loss == "hinge")
     assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
@@ -65,7 +66,7 @@ def test_learning_rates_fall_linearly_to_zero_from_decay_start(tmp_path):
     optim = load_config(None, ["optim.decay_start=4"]).optim
     assert [optim.lr_scale(step, 8) for step in (0, 3, 4, 6, 7, 8)] == [1, 1, 1, 0.5, 0.25, 0]
     assert load_config(None, []).optim.lr_scale(7, 8) == 1  # no decay by default
-    run = builders.train(load_config(None, [*TINY, "optim.lr_g=1e-3", "optim.lr_d=2e-3", "optim.decay_start=2",
+    run = run_training(load_config(None, [*TINY, "optim.lr_g=1e-3", "optim.lr_d=2e-3", "optim.decay_start=2",
                                             "train.steps=4"]), out=tmp_path)
     last = load_checkpoint(latest_checkpoint(run))  # the 4th update, after 3 steps, ran at half the rates
     assert [last[k]["param_groups"][0]["lr"] for k in ("opt_g", "opt_d")] == pytest.approx([5e-4, 1e-3])
@@ -74,7 +75,7 @@ def test_learning_rates_fall_linearly_to_zero_from_decay_start(tmp_path):
 
 
 def test_condition_dropout_zeroes_the_category_and_genre_parts_independently():
-    from gansynth_zoo.data.training import TrainingData
+    from gansynth_zoo.data.dataset import TrainingData
 
     c = torch.tensor([[1.0, 0, 1, 0, 1]]).repeat(4000, 1)  # class | subclass (3 columns) | 2 genres
     data = TrainingData(torch.zeros(4000, 1, 1, 1), torch.zeros(4000, dtype=torch.long), c, ("a/b",),
@@ -107,9 +108,9 @@ def test_mode_seeking_pairs_differ_only_through_their_latents(tmp_path):
 def test_run_directory_and_checkpoints(tmp_path):
     config = load_config(None, [*TINY, "name=tiny", "train.steps=4", "train.checkpoint_every=1",
                                 "train.keep_checkpoints=2"])
-    run_dir = builders.train(config, out=tmp_path)
+    run_dir = run_training(config, out=tmp_path)
     assert run_dir.name.startswith("00000-tiny-")
-    second = builders.train(config, out=tmp_path)
+    second = run_training(config, out=tmp_path)
     assert second.name.startswith("00001-tiny-")
     assert json.loads((run_dir / "config.json").read_text())["train"]["steps"] == 4
     assert [p.name for p in list_checkpoints(run_dir)] == ["ckpt-00000003.pt", "ckpt-00000004.pt"]
@@ -133,7 +134,7 @@ def test_run_directory_and_checkpoints(tmp_path):
 def test_log_records_cumulative_cpu_and_wall_seconds(tmp_path):
     config = load_config(None, [*TINY, "train.steps=3", "train.checkpoint_every=2"])
     start = time.perf_counter()
-    run_dir = builders.train(config, out=tmp_path)
+    run_dir = run_training(config, out=tmp_path)
     elapsed = time.perf_counter() - start
     log = _losses(run_dir)
     cpu, wall = [r["cpu_seconds"] for r in log], [r["wall_seconds"] for r in log]
@@ -142,7 +143,7 @@ def test_log_records_cumulative_cpu_and_wall_seconds(tmp_path):
     for i, record in enumerate(log):
         assert record["wall_seconds"] == pytest.approx(sum(r["sec_per_step"] for r in log[:i + 1]), abs=2e-3)
     # after a resume the counts start again: the first record after it covers its one step
-    resumed = _losses(builders.train(load_config(None, [*TINY, "train.steps=4"]), resume=run_dir))
+    resumed = _losses(run_training(load_config(None, [*TINY, "train.steps=4"]), resume=run_dir))
     assert [r["step"] for r in resumed] == [1, 2, 3, 4]
     assert resumed[-1]["wall_seconds"] == pytest.approx(resumed[-1]["sec_per_step"], abs=2e-3)
 
@@ -183,7 +184,7 @@ def test_cli_train_dry_run_resume_and_errors(tmp_path):
 
 
 def test_evaluate_digits_reports_quality_diversity_and_a_grid(tmp_path):
-    run_dir = builders.train(load_config(None, [*TINY, "train.steps=2", "eval.classifier_steps=100"]), out=tmp_path)
+    run_dir = run_training(load_config(None, [*TINY, "train.steps=2", "eval.classifier_steps=100"]), out=tmp_path)
     runner = CliRunner()
     result = runner.invoke(main, ["evaluate", str(run_dir), "--samples", "200", "--device", "cpu",
                                   "--classifier", str(tmp_path / "clf.pt")])
@@ -217,8 +218,8 @@ def test_ema_decay_warms_up_then_holds():
 def test_resume_falls_back_over_a_truncated_checkpoint_and_a_cut_log_line(tmp_path):
     config = load_config(None, [*TINY, "train.steps=4", "train.checkpoint_every=2", "train.log_every=1",
                                 "train.keep_checkpoints=3"])
-    straight = builders.train(config, out=tmp_path / "a")
-    run_dir = builders.train(load_config(None, [*TINY, "train.steps=4", "train.checkpoint_every=2",
+    straight = run_training(config, out=tmp_path / "a")
+    run_dir = run_training(load_config(None, [*TINY, "train.steps=4", "train.checkpoint_every=2",
                                                 "train.log_every=1", "train.keep_checkpoints=3"]), out=tmp_path / "b")
     latest = run_dir / "ckpt-00000004.pt"
     latest.write_bytes(latest.read_bytes()[:1000])  # a copy cut short
@@ -227,7 +228,7 @@ def test_resume_falls_back_over_a_truncated_checkpoint_and_a_cut_log_line(tmp_pa
         f.write('{"step": 5, "loss/d"')  # a record cut short
     config_before = (run_dir / "config.json").read_text()
     said = []
-    resumed = builders.train(config, resume=run_dir, status=said.append)
+    resumed = run_training(config, resume=run_dir, status=said.append)
     assert any("ckpt-00000004.pt is unreadable" in s for s in said)
     assert any("resumed" in s and "ckpt-00000002.pt (step 2)" in s for s in said)
     assert not list(resumed.glob(".*.tmp")) and (resumed / "config.json").read_text() == config_before
@@ -237,12 +238,12 @@ def test_resume_falls_back_over_a_truncated_checkpoint_and_a_cut_log_line(tmp_pa
 
 
 def test_failed_resume_leaves_the_run_as_it_was(tmp_path):
-    run_dir = builders.train(load_config(None, [*TINY, "train.steps=2"]), out=tmp_path)
+    run_dir = run_training(load_config(None, [*TINY, "train.steps=2"]), out=tmp_path)
     for checkpoint in list_checkpoints(run_dir):
         checkpoint.write_bytes(b"not a checkpoint")
     before = (run_dir / "config.json").read_text()
     with pytest.raises(ConfigError, match="has no readable checkpoint to resume from"):
-        builders.train(load_config(None, [*TINY, "train.steps=5"]), resume=run_dir)
+        run_training(load_config(None, [*TINY, "train.steps=5"]), resume=run_dir)
     assert (run_dir / "config.json").read_text() == before
 
 
@@ -260,7 +261,7 @@ def test_bad_device_is_a_clear_error(tmp_path):
 
 
 def test_a_full_disk_stops_training_with_a_clear_error_and_keeps_the_checkpoints(tmp_path):
-    run_dir = builders.train(load_config(None, [*TINY, "train.steps=2", "train.checkpoint_every=2"]), out=tmp_path)
+    run_dir = run_training(load_config(None, [*TINY, "train.steps=2", "train.checkpoint_every=2"]), out=tmp_path)
     checkpoint = (run_dir / "ckpt-00000002.pt").read_bytes()
     limit = len(checkpoint) // 2  # the next checkpoint cannot be written; the log lines can
 
@@ -274,14 +275,14 @@ def test_a_full_disk_stops_training_with_a_clear_error_and_keeps_the_checkpoints
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     assert f"cannot write {run_dir / 'ckpt-00000004.pt'}: " in result.stderr
     assert (run_dir / "ckpt-00000002.pt").read_bytes() == checkpoint and not list(run_dir.glob(".*.tmp"))
-    resumed = builders.train(load_config(None, [*TINY, "train.steps=4"]), resume=run_dir)  # space again: it goes on
+    resumed = run_training(load_config(None, [*TINY, "train.steps=4"]), resume=run_dir)  # space again: it goes on
     assert latest_checkpoint(resumed).name == "ckpt-00000004.pt"
 
 
 def test_sample_writes_one_png_per_digit_of_an_mnist_run(tmp_path):
     """`gansynth-zoo sample` on an image run: OUT/<digit>/sample_000.png for the requested digit, every
     digit by default; an unknown digit is refused."""
-    run_dir = builders.train(load_config(None, [*TINY, "model.conditional=true", "train.steps=1"]),
+    run_dir = run_training(load_config(None, [*TINY, "model.conditional=true", "train.steps=1"]),
                              out=tmp_path / "runs")
     runner = CliRunner()
     out = tmp_path / "digits"

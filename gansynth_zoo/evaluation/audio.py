@@ -43,10 +43,10 @@ from typing import Any
 import torch
 
 from audiofeat.cache import open_cache
-from gansynth_zoo.data.audio import Representation
-from gansynth_zoo.evaluation import generate, load_generator
-from gansynth_zoo.metrics import report_metric
-from gansynth_zoo.metrics.classifier import (
+from audiofeat.features import FeatureExtractor
+from gansynth_zoo.data.cache import Representation
+from gansynth_zoo.evaluation.metrics import report_metric
+from gansynth_zoo.evaluation.metrics.classifier import (
     accuracy,
     embed,
     load_classifier,
@@ -55,9 +55,11 @@ from gansynth_zoo.metrics.classifier import (
     save_classifier,
     train_classifier,
 )
-from gansynth_zoo.metrics.diversity import diversity_report, mean_pairwise_distance
-from gansynth_zoo.metrics.frechet import frechet_distance, kernel_distance
-from gansynth_zoo.metrics.ndb import ndb_jsd
+from gansynth_zoo.evaluation.metrics.diversity import diversity_report, mean_pairwise_distance
+from gansynth_zoo.evaluation.metrics.frechet import frechet_distance, kernel_distance
+from gansynth_zoo.evaluation.metrics.ndb import ndb_jsd
+from gansynth_zoo.evaluation.sampling import generate
+from gansynth_zoo.training.checkpoint import load_generator
 
 __all__ = ["evaluate_audio", "format_genre_table", "format_subclass_table", "genre_labels", "split_indices",
            "through_audio"]
@@ -129,7 +131,6 @@ def through_audio(x: torch.Tensor, representation: Representation, *, n_iter: in
     Waveforms are made as :func:`gansynth_zoo.synthesis.sample_files` makes them and, when the cache
     peak-normalised its files, scaled to the same 0.999 peak before the analysis.
     """
-    from audiofeat.features import FeatureExtractor
 
     config = representation.feature_config
     extractor = FeatureExtractor(replace(config, features=representation.features))

@@ -24,15 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import h5py
 import numpy as np
 import torch
 
+from audiofeat.cache import open_cache
 from audiofeat.config import config_from_dict, config_to_dict
 from audiofeat.exceptions import ConfigError
 from audiofeat.features import FEATURES, FeatureConfig
 from audiofeat.functional.normalization import (GANSYNTH_IF_AFFINE, GANSYNTH_LOG_MAG_AFFINE, affine_denormalize,
                                                 affine_normalize, compand, destandardize, expand, standardize)
+from audiofeat.functional.mdct import imdct
+from audiofeat.functional.phase import griffinlim
+from audiofeat.functional.spectral import log_mag_if_to_waveform, mel_to_magnitude
 from audiofeat.labels import LabelVocabulary
+from gansynth_zoo.data.dataset import TrainingData
 
 __all__ = ["Representation", "load_cache_data"]
 
@@ -107,9 +113,6 @@ class Representation:
             n_iter: Griffin-Lim iterations (magnitude-only representations).
             init: Griffin-Lim's initial phase (``"pghi"``, ``"random"`` or ``"zeros"``).
         """
-        from audiofeat.functional.mdct import imdct
-        from audiofeat.functional.phase import griffinlim
-        from audiofeat.functional.spectral import log_mag_if_to_waveform, mel_to_magnitude
 
         cfg = self.feature_config
         parts = self.decode(x)
@@ -160,7 +163,7 @@ def _bin_stats(stats: dict[str, np.ndarray]) -> dict[str, list[float]]:
 
 def load_cache_data(path: str, *, features: tuple[str, ...] = (), normalization: Normalization = "gansynth",
                     aux_feature: str = "threshold", frames: int = 0, genres: bool = False):
-    """Loads a whole cache into memory as :class:`gansynth_zoo.data.training.TrainingData`.
+    """Loads a whole cache into memory as :class:`gansynth_zoo.data.dataset.TrainingData`.
 
     Args:
         path: the HDF5 cache.
@@ -174,10 +177,6 @@ def load_cache_data(path: str, *, features: tuple[str, ...] = (), normalization:
         genres: give ``c`` the genre part of the cache's vocabulary (the cache must have genres);
             without it ``c`` has the class and subclass parts only.
     """
-    import h5py
-
-    from audiofeat.cache import open_cache
-    from gansynth_zoo.data.training import TrainingData
 
     if not Path(path).is_file():
         raise ConfigError(f"data.path {path} does not exist: build the cache first (`make features`)")

@@ -1,4 +1,4 @@
-"""Sampling from exported generators and evaluating them against a classifier trained on real data.
+"""Evaluating digit generators against a classifier trained on real digits.
 
 The digit suite (MNIST, or scikit-learn's 8x8 digits in tests) reports:
 
@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from gansynth_zoo.images import image_grid, write_png
-from gansynth_zoo.metrics import report_metric
-from gansynth_zoo.metrics.classifier import (
+from gansynth_zoo.data.sources import load_training_data
+from gansynth_zoo.evaluation.metrics import report_metric
+from gansynth_zoo.evaluation.metrics.classifier import (
     accuracy,
     embed,
     load_classifier,
@@ -31,51 +31,20 @@ from gansynth_zoo.metrics.classifier import (
     save_classifier,
     train_classifier,
 )
-from gansynth_zoo.metrics.diversity import diversity_report
-from gansynth_zoo.metrics.frechet import frechet_distance
-from gansynth_zoo.metrics.ndb import jensen_shannon, ndb_jsd
-from gansynth_zoo.registry import build_model
-from gansynth_zoo.training.checkpoint import load_checkpoint
+from gansynth_zoo.evaluation.metrics.diversity import diversity_report
+from gansynth_zoo.evaluation.metrics.frechet import frechet_distance
+from gansynth_zoo.evaluation.metrics.ndb import jensen_shannon, ndb_jsd
+from gansynth_zoo.evaluation.sampling import generate
+from gansynth_zoo.tools.images import image_grid, write_png
+from gansynth_zoo.training.checkpoint import load_generator
 
-__all__ = ["digit_classifier", "evaluate_digits", "generate", "load_generator"]
-
-
-def load_generator(source: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
-    """The EMA generator of a run folder (its ``generator.pt``), of a ``generator.pt``-format file or
-    of a training checkpoint (``ckpt-*.pt``), in eval mode, and the export's metadata."""
-    source = Path(source)
-    export = load_checkpoint(source / "generator.pt" if source.is_dir() else source)
-    if "model" in export:  # a training checkpoint: the same metadata under the trainer's names
-        export = {**export, "model_name": export["model"]["name"], "generator_kwargs": export["model"]["generator"],
-                  "z_dim": export["model"]["generator"]["z_dim"]}
-    G = build_model(export["model_name"], "generator", export["generator_kwargs"])
-    G.load_state_dict(export["G_ema"])
-    return G.to(device).eval(), export
-
-
-@torch.no_grad()
-def generate(G: torch.nn.Module, conditioning: torch.Tensor, labels: torch.Tensor, z_dim: int, *, seed: int = 0,
-             device: torch.device | str = "cpu", batch_size: int = 500) -> torch.Tensor:
-    """Generates one example per entry of ``labels`` (indices into the ``conditioning`` table), on the CPU.
-
-    Latents come from a generator seeded with ``seed``: the same call gives the same examples.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    out = []
-    for i in range(0, len(labels), batch_size):
-        chunk = labels[i:i + batch_size]
-        z = torch.randn(len(chunk), z_dim, generator=generator)
-        c = conditioning[chunk] if G.c_dim else torch.zeros(len(chunk), 0)
-        out.append(G(z.to(device), c.to(device)).float().cpu())
-    return torch.cat(out)
+__all__ = ["digit_classifier", "evaluate_digits"]
 
 
 def digit_classifier(source: str, path: str | os.PathLike, *, steps: int = 2000, device: torch.device | str = "cpu",
                      status: Callable[[str], None] | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The evaluation classifier for a digit source, trained on its real training split the first time
     and stored at ``path`` with its test accuracy."""
-    from gansynth_zoo.data.training import load_training_data
-
     path = Path(path)
     if path.exists():
         model, info = load_classifier(path, device)
@@ -94,8 +63,6 @@ def evaluate_digits(run_dir: str | os.PathLike, *, classifier_path: str | os.Pat
                     classifier_steps: int = 2000, seed: int = 0, device: torch.device | str = "cpu",
                     status: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Runs the digit suite on a run, writes ``samples-grid.png`` and appends ``metric-digits.jsonl``."""
-    from gansynth_zoo.data.training import load_training_data
-
     run_dir = Path(run_dir)
     G, export = load_generator(run_dir, device)
     source = export["data"]["source"]

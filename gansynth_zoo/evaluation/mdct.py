@@ -43,11 +43,10 @@ import torch
 
 from audiofeat.exceptions import ConfigError
 from audiofeat.functional.psychoacoustic import masking_threshold, tonality
-from gansynth_zoo.data.audio import Representation
-from gansynth_zoo.evaluation import load_generator
-from gansynth_zoo.metrics import report_metric
-from gansynth_zoo.metrics.frechet import frechet_distance
-from gansynth_zoo.training.checkpoint import list_checkpoints
+from gansynth_zoo.data.cache import Representation
+from gansynth_zoo.evaluation.metrics import report_metric
+from gansynth_zoo.evaluation.metrics.frechet import frechet_distance
+from gansynth_zoo.training.checkpoint import list_checkpoints, load_generator
 
 __all__ = ["SCORES", "band_statistics", "evaluate_mdct", "example_scores", "score_mdct"]
 
@@ -190,7 +189,7 @@ def evaluate_mdct(run_dir: str | os.PathLike, data, *, samples: int, seed: int =
 
     Args:
         run_dir: the run folder (its ``generator.pt`` is evaluated).
-        data: the run's :class:`gansynth_zoo.data.training.TrainingData` (model tensors ``data.x``
+        data: the run's :class:`gansynth_zoo.data.dataset.TrainingData` (model tensors ``data.x``
             and, when the cache has it, the masking threshold ``data.aux``).
         samples: generated examples (at least 2); as many real windows are scored, or all of them
             when there are fewer.

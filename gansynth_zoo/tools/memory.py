@@ -76,7 +76,7 @@ from torch import nn
 
 from gansynth_zoo import builders
 from gansynth_zoo.config import RunConfig
-from gansynth_zoo.data.training import TrainingData
+from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
 from gansynth_zoo.training.loop import Trainer
 
