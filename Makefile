@@ -56,10 +56,12 @@ test-slow: $(STAMP)
 test-gpu: $(STAMP)
 	set -f; REQUIRE_GPU=1 $(BIN)/python -m pytest -m "gpu or not gpu" -k "cuda or gpu" $$PYTEST_ARGS
 
-# ruff with the rules of pyproject.toml's [tool.ruff], over the packages, tests, benchmarks, report
-# scripts and pipelines.
+# ruff with the rules of pyproject.toml's [tool.ruff] over the whole tree, mypy with setup.cfg's [mypy]
+# settings over both packages, then the examples in the packages' docstrings.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy audiofeat gansynth_zoo
+	$(BIN)/python -m pytest -q -o addopts= --doctest-modules audiofeat gansynth_zoo
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -299,7 +299,8 @@ def _compute_part(extractor: FeatureExtractor, index: int, source: Source, parts
     tmp = target.with_suffix(".partial")  # a kill can leave this behind; it is never read
     with _writing(target, remove=tmp):
         with open(tmp, "wb") as f:
-            np.savez(f, record=np.array(json.dumps(record)), **arrays)
+            payload: dict[str, Any] = {"record": np.array(json.dumps(record)), **arrays}  # np.savez's **kwds
+            np.savez(f, **payload)
         os.replace(tmp, target)
 
 

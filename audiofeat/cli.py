@@ -5,6 +5,7 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Literal
 
 import click
 import torch
@@ -12,12 +13,14 @@ from tqdm import tqdm
 
 from audiofeat import __version__
 from audiofeat.cache import build_cache, describe_cache, merge_caches, parse_shard
+from audiofeat.cli_support import CleanErrorGroup
 from audiofeat.config import load_config
 from audiofeat.datasets import debian, piano
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 from audiofeat.datasets.taxonomy import load_taxonomy, relabel_manifest
 from audiofeat.exceptions import AudiofeatError
 from audiofeat.features import FeatureConfig
+from audiofeat.functional.mdct import WindowName
 from audiofeat.io import load_audio
 from audiofeat.plotting import mdct_stft_figure
 from audiofeat.psychoreport import combine_reports, file_report, format_reports
@@ -32,7 +35,7 @@ set_option = click.option(
     help="Override a config key, e.g. --set per_subclass=8 (repeatable; values are TOML).")
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=CleanErrorGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="audiofeat")
 def main() -> None:
     """Audio features for machine learning: transforms, psychoacoustics and HDF5 caches."""
@@ -42,8 +45,7 @@ def main() -> None:
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @config_option
 @set_option
-@click.pass_context
-def make_oneshots(ctx: click.Context, out_dir: Path, config_path: Path | None, overrides: tuple[str, ...]) -> None:
+def make_oneshots(out_dir: Path, config_path: Path | None, overrides: tuple[str, ...]) -> None:
     """Synthesise the embedded labelled one-shot dataset into OUT_DIR/class/subclass/*.wav.
 
     Idempotent: rerunning with the same config leaves the folder as it is.
@@ -54,11 +56,8 @@ def make_oneshots(ctx: click.Context, out_dir: Path, config_path: Path | None, o
       audiofeat make-oneshots /tmp/tiny --set per_subclass=4 --set seed=1
     """
 
-    try:
-        config = load_config(config_path, OneShotsConfig, overrides)
-        files = write_oneshots(out_dir, config)
-    except AudiofeatError as error:
-        ctx.fail(str(error))
+    config = load_config(config_path, OneShotsConfig, overrides)
+    files = write_oneshots(out_dir, config)
     counts: dict[str, int] = {}
     for path in files:
         key = "/".join(path.relative_to(out_dir).parts[:2])
@@ -89,8 +88,7 @@ def _echo_package(package) -> None:
 
 @data.command("oneshots")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.pass_context
-def data_oneshots(ctx: click.Context, out_dir: Path) -> None:
+def data_oneshots(out_dir: Path) -> None:
     """Real labelled one-shots (hydrogen kits, sonic-pi, LMMS) into OUT_DIR/manifest.csv.
 
     Labels come from the keyword table of audiofeat.datasets.debian; files no rule labels are
@@ -102,10 +100,7 @@ def data_oneshots(ctx: click.Context, out_dir: Path) -> None:
     """
 
     start = time.perf_counter()
-    try:
-        result = debian.prepare_oneshots(out_dir, on_package=_echo_package)
-    except AudiofeatError as error:
-        ctx.fail(str(error))
+    result = debian.prepare_oneshots(out_dir, on_package=_echo_package)
     counts = result.counts()
     classes: Counter[str] = Counter()
     for label, count in counts.items():
@@ -120,8 +115,7 @@ def data_oneshots(ctx: click.Context, out_dir: Path) -> None:
 
 @data.command("music")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.pass_context
-def data_music(ctx: click.Context, out_dir: Path) -> None:
+def data_music(out_dir: Path) -> None:
     """Real stereo music (Debian game soundtracks) into OUT_DIR/manifest.csv, label music/<package>.
 
     \b
@@ -130,10 +124,7 @@ def data_music(ctx: click.Context, out_dir: Path) -> None:
     """
 
     start = time.perf_counter()
-    try:
-        result = debian.prepare_music(out_dir, on_package=_echo_package)
-    except AudiofeatError as error:
-        ctx.fail(str(error))
+    result = debian.prepare_music(out_dir, on_package=_echo_package)
     seconds = result.seconds()
     for label, total in seconds.items():
         tracks = sum(row["label"] == label for row in result.rows)
@@ -164,8 +155,6 @@ def data_piano(ctx: click.Context, out_dir: Path, hours: float, workers: int) ->
     try:
         result = piano.prepare_piano(out_dir, hours=hours, workers=workers,
                                on_score=lambda score, seconds: click.echo(f"  {score.name:40} {seconds:7.1f} s"))
-    except AudiofeatError as error:
-        ctx.fail(str(error))
     except ImportError as error:
         ctx.fail(f"{error.name} is missing: install the renderer with `make data-piano` "
                  "(music21, and tinysoundfont without its pyaudio dependency)")
@@ -179,8 +168,7 @@ def data_piano(ctx: click.Context, out_dir: Path, hours: float, workers: int) ->
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--taxonomy", "taxonomy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="Taxonomy TOML (pipelines/taxonomies/*.toml).")
-@click.pass_context
-def relabel(ctx: click.Context, manifest: Path, out: Path, taxonomy_path: Path) -> None:
+def relabel(manifest: Path, out: Path, taxonomy_path: Path) -> None:
     """Write OUT: the rows of MANIFEST relabelled by a taxonomy (unlisted labels left out).
 
     \b
@@ -189,10 +177,7 @@ def relabel(ctx: click.Context, manifest: Path, out: Path, taxonomy_path: Path) 
           --taxonomy pipelines/taxonomies/oneshots.toml
     """
 
-    try:
-        report = relabel_manifest(manifest, out, load_taxonomy(taxonomy_path))
-    except AudiofeatError as error:
-        ctx.fail(str(error))
+    report = relabel_manifest(manifest, out, load_taxonomy(taxonomy_path))
     for label, count in report.counts.items():
         click.echo(f"  {label:24} {count:5d}")
     click.echo(f"{sum(report.counts.values())} files, {len(report.counts)} labels -> {report.manifest}")
@@ -240,9 +225,9 @@ def extract(ctx: click.Context, input_path: Path, output: Path, config_path: Pat
         config = load_config(config_path, FeatureConfig, overrides)
         report = build_cache(input_path, output, config, workers=workers, shard=parse_shard(shard), resume=resume,
                              overwrite=overwrite, verify=verify, progress=progress)
-    except AudiofeatError as error:
+    except AudiofeatError:
         bar.close()
-        ctx.fail(str(error))
+        raise
     except KeyboardInterrupt:
         bar.close()
         click.echo(f"interrupted: finished files are kept in {output}.parts; run the same command with --resume "
@@ -262,32 +247,22 @@ def extract(ctx: click.Context, input_path: Path, output: Path, config_path: Pat
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("shards", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT.")
-@click.pass_context
-def merge(ctx: click.Context, output: Path, shards: tuple[Path, ...], overwrite: bool) -> None:
+def merge(output: Path, shards: tuple[Path, ...], overwrite: bool) -> None:
     """Join shard caches (from `extract --shard i/n`) into OUTPUT, a cache of HDF5 virtual datasets.
 
     The shard files must stay where they are relative to OUTPUT.
     """
 
-    try:
-        merge_caches(output, shards, overwrite=overwrite)
-    except AudiofeatError as error:
-        ctx.fail(str(error))
+    merge_caches(output, shards, overwrite=overwrite)
     click.echo(f"wrote {output} from {len(shards)} shard(s)")
 
 
 @main.command("info")
 @click.argument("cache", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.pass_context
-def info(ctx: click.Context, cache: Path) -> None:
+def info(cache: Path) -> None:
     """Summarise a feature cache: config, features, labels, skipped files."""
 
-    try:
-        click.echo(describe_cache(cache))
-    except AudiofeatError as error:
-        ctx.fail(str(error))
-
-
+    click.echo(describe_cache(cache))
 @main.command("psycho-report")
 @click.argument("audio", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -301,8 +276,7 @@ def info(ctx: click.Context, cache: Path) -> None:
               help="MP3net's offset spreading grid or the centred one.")
 @click.option("--seed", default=0, type=int, help="Seed of the noise draw used for the SNR.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.pass_context
-def psycho_report(ctx: click.Context, audio: tuple[Path, ...], sample_rate: int, n_bins: int,
+def psycho_report(audio: tuple[Path, ...], sample_rate: int, n_bins: int,
                   n_bark_bands: int, channels: str, spreading_grid: str, seed: int, as_json: bool) -> dict:
     """Compression figures of MP3net's psychoacoustic model on AUDIO files.
 
@@ -318,13 +292,10 @@ def psycho_report(ctx: click.Context, audio: tuple[Path, ...], sample_rate: int,
     """
 
     generator = torch.Generator().manual_seed(seed)
-    try:
-        layout = "keep" if channels == "keep" else int(channels)
-        reports = [file_report(path, sample_rate=sample_rate, channels=layout, generator=generator, n_bins=n_bins,
-                               n_bark_bands=n_bark_bands, spreading_grid=spreading_grid) for path in audio]
-        total = combine_reports(reports)
-    except AudiofeatError as error:
-        ctx.fail(str(error))
+    layout: int | Literal["keep"] = "keep" if channels == "keep" else int(channels)
+    reports = [file_report(path, sample_rate=sample_rate, channels=layout, generator=generator, n_bins=n_bins,
+                           n_bark_bands=n_bark_bands, spreading_grid=spreading_grid) for path in audio]
+    total = combine_reports(reports)
     result = {"files": [r.as_dict() for r in reports], "total": total.as_dict()}
     click.echo(json.dumps(result, indent=2) if as_json else format_reports(reports, total))
     return result
@@ -339,7 +310,7 @@ def psycho_report(ctx: click.Context, audio: tuple[Path, ...], sample_rate: int,
 @click.option("--window", default="vorbis", type=click.Choice(["vorbis", "sine", "kbd"]), help="MDCT window.")
 @click.pass_context
 def plot(ctx: click.Context, audio: Path, out: Path, sample_rate: int, n_bins: int, n_fft: int,
-         window: str) -> None:
+         window: WindowName) -> None:
     """Draw the MDCT amplitudes, the MDCT spectrogram (dB) and the log STFT of AUDIO into a PNG.
 
     The file is mixed to mono and resampled to --sample-rate. Needs matplotlib (pip install .[plot]).
@@ -354,12 +325,9 @@ def plot(ctx: click.Context, audio: Path, out: Path, sample_rate: int, n_bins: i
     except ImportError:
         ctx.fail("audiofeat plot needs matplotlib: pip install .[plot]")
 
-    try:
-        waveform, rate = load_audio(audio, sample_rate=sample_rate, channels=1)
-        figure = mdct_stft_figure(waveform[0], sample_rate=rate, n_bins=n_bins, n_fft=n_fft, window=window,
-                                  title=f"{audio.name}: mono, {rate} Hz")
-    except AudiofeatError as error:
-        ctx.fail(str(error))
+    waveform, rate = load_audio(audio, sample_rate=sample_rate, channels=1)
+    figure = mdct_stft_figure(waveform[0], sample_rate=rate, n_bins=n_bins, n_fft=n_fft, window=window,
+                              title=f"{audio.name}: mono, {rate} Hz")
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, format="png", dpi=110)
     click.echo(f"wrote {out}")

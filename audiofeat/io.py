@@ -142,7 +142,7 @@ def file_problem(path: str | os.PathLike) -> str | None:
         if error.errno == errno.ELOOP:
             return "symbolic link loop"
         if os.path.islink(path):
-            return f"dangling symbolic link (to {os.readlink(path)})"
+            return f"dangling symbolic link (to {os.readlink(os.fspath(path))})"
         return "no such file" if error.errno == errno.ENOENT else f"cannot be read ({error.strerror or error})"
     if stat.S_ISDIR(mode):
         return "a folder, not an audio file"
@@ -155,6 +155,7 @@ def _wav_shortfall(source: str | os.PathLike | BinaryIO) -> tuple[int, int] | No
     """``(promised, held)`` bytes of a RIFF/WAVE ``data`` chunk that is cut short, else ``None``
     (libsndfile reads what is there without complaint). Other formats are left to libsndfile."""
     with contextlib.ExitStack() as stack:
+        f: BinaryIO
         if isinstance(source, (str, os.PathLike)):
             f = stack.enter_context(open(source, "rb"))
         else:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from audiofeat.exceptions import ParameterError
@@ -108,8 +109,9 @@ class LabelVocabulary:
     def decode(self, subclass_index: int) -> str:
         return self.subclasses[subclass_index]
 
-    def one_hot(self, class_index: torch.Tensor | Sequence[int], subclass_index: torch.Tensor | Sequence[int],
-                genre_index: torch.Tensor | Sequence[int] | None = None, *,
+    def one_hot(self, class_index: torch.Tensor | np.ndarray | Sequence[int],
+                subclass_index: torch.Tensor | np.ndarray | Sequence[int],
+                genre_index: torch.Tensor | np.ndarray | Sequence[int] | None = None, *,
                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Conditioning vectors ``(batch, c_dim)`` from index tensors of shape ``(batch,)``; a genre
         index of -1, or no ``genre_index`` at all, leaves the genre part zero."""

@@ -5,6 +5,8 @@ buffers (so ``.to(device)`` moves them) and makes one call to its functional in 
 """
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 import torch
 from torch import nn
 
@@ -113,6 +115,8 @@ class MDCT(nn.Module):
         - output: ``(..., n_bins, frames)`` with ``frames = samples // n_bins + 1`` (truncating).
     """
 
+    window: torch.Tensor
+
     def __init__(
         self,
         *,
@@ -150,6 +154,8 @@ class IMDCT(nn.Module):
         - output: ``(..., (frames - 1) * n_bins)``, or ``(..., length)`` when ``length`` is given.
     """
 
+    window: torch.Tensor
+
     def __init__(
         self,
         *,
@@ -175,6 +181,8 @@ class IMDCT(nn.Module):
 
 class _StftModule(nn.Module):
     """Shared ``__init__`` of the STFT-based modules: validated geometry and a Hann window buffer."""
+
+    window: torch.Tensor
 
     def __init__(
         self,
@@ -253,6 +261,8 @@ class LogMelSpectrogram(_StftModule):
         - waveform: ``(..., samples)``, float32 or float64.
         - output: ``(..., n_mels, frames)``.
     """
+
+    fbank: torch.Tensor
 
     def __init__(
         self,
@@ -412,6 +422,14 @@ class GriffinLim(_StftModule):
                                   **self.layout.as_kwargs())
 
 
+class _StandardizeOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`BinStandardize`."""
+
+    n_sigma: float
+    clip: bool
+    min_std: float
+
+
 class BinStandardize(nn.Module):
     """SpecGAN's per-frequency-bin standardisation (:func:`audiofeat.functional.standardize`).
 
@@ -429,6 +447,9 @@ class BinStandardize(nn.Module):
         - x: ``(..., freq, frames)``.
         - output: same shape.
     """
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(
         self,
@@ -452,7 +473,7 @@ class BinStandardize(nn.Module):
         self.register_buffer("std", std.clone())
 
     @classmethod
-    def from_statistics(cls, stats: F_norm.BinStatistics, **kwargs: float | bool) -> BinStandardize:
+    def from_statistics(cls, stats: F_norm.BinStatistics, **kwargs: Unpack[_StandardizeOptions]) -> BinStandardize:
         """Builds the module from an accumulated :class:`audiofeat.functional.BinStatistics`."""
         if stats.mean is None or stats.std is None:
             raise ParameterError("stats is empty: call BinStatistics.update() first")

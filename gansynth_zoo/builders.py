@@ -3,12 +3,14 @@ critic's input transform and a training state (:mod:`gansynth_zoo.training.run` 
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import torch
 
 from audiofeat.exceptions import ConfigError
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.dataset import TrainingData
+from gansynth_zoo.data.mnist import MnistSplit
 from gansynth_zoo.data.sources import load_training_data
 from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
 from gansynth_zoo.registry import build_model, model_spec
@@ -19,13 +21,13 @@ __all__ = ["build_critic_transform", "build_data", "build_models", "build_state"
            "state_for_models"]
 
 
-def build_data(config: RunConfig, split: str = "train") -> TrainingData:
+def build_data(config: RunConfig, split: MnistSplit = "train") -> TrainingData:
     d = config.data
     return load_training_data(d.source, split=split, limit=d.limit, path=d.path, features=d.features,
                               normalization=d.normalization, frames=d.frames, genres=d.genres)
 
 
-def model_kwargs(config: RunConfig, shape: tuple[int, ...], c_dim: int, n_labels: int = 0) -> dict[str, dict]:
+def model_kwargs(config: RunConfig, shape: tuple[int, ...], c_dim: int, n_labels: int = 0) -> dict[str, Any]:
     """Constructor kwargs of G and D: the config's tables plus what the data decide (shape, c_dim and,
     with an auxiliary-classifier loss, the number of labels for D's classifier head)."""
     m = config.model

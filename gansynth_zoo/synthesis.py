@@ -32,7 +32,7 @@ def requested_labels(label_names: Sequence[str], category: str, n: int) -> torch
     members = [i for i, name in enumerate(label_names) if name.split("/")[0] == category]
     if not members:
         classes = sorted({name.split("/")[0] for name in label_names})
-        raise ValueError(f"unknown category {category!r}; this model knows the classes {', '.join(classes)} and "
+        raise ParameterError(f"unknown category {category!r}; this model knows the classes {', '.join(classes)} and "
                          f"the subclasses {', '.join(label_names)}")
     return torch.tensor(members)[torch.arange(n) % len(members)]
 
@@ -54,18 +54,18 @@ def genre_weights(request: str, genres: Sequence[str]) -> torch.Tensor:
             or weights that are all zero.
     """
     if not genres:
-        raise ValueError("this model was trained without genres (data.genres = false); request a --class only")
+        raise ParameterError("this model was trained without genres (data.genres = false); request a --class only")
     weights = torch.zeros(len(genres))
     for part in request.split(","):
         name, _, value = (p.strip() for p in part.partition("="))
         if name not in genres:
-            raise ValueError(f"unknown genre {name!r}; this model knows {', '.join(genres)}")
+            raise ParameterError(f"unknown genre {name!r}; this model knows {', '.join(genres)}")
         try:
             weights[list(genres).index(name)] = float(value) if value else 1.0
         except ValueError:
-            raise ValueError(f"genre weight {value!r} of {name!r} is not a number (e.g. {name}=0.5)") from None
+            raise ParameterError(f"genre weight {value!r} of {name!r} is not a number (e.g. {name}=0.5)") from None
     if (weights < 0).any() or not weights.sum() > 0:
-        raise ValueError(f"genre weights must be non-negative and not all zero, got {request!r}")
+        raise ParameterError(f"genre weights must be non-negative and not all zero, got {request!r}")
     return weights
 
 
@@ -83,7 +83,7 @@ def _category_folder(out_dir: Path, category: str) -> Path:
     try:
         check_label(category, min_levels=1)
     except ParameterError as error:
-        raise ValueError(f"category name {category!r} is not a safe folder name ({error}); the generator "
+        raise ParameterError(f"category name {category!r} is not a safe folder name ({error}); the generator "
                          f"file may be corrupt or crafted") from None
     return out_dir.joinpath(*category.split("/"))
 

@@ -130,6 +130,8 @@ def _score_notes(path: Path) -> tuple[list[list[Note]], list[tuple[float, float,
     import music21
 
     score = music21.converter.parse(path)
+    if not isinstance(score, music21.stream.Score):
+        raise DataSourceError(f"{path}: music21 reads a {type(score).__name__}, not a score of parts")
     tempo = [(float(start), float(end), float(mark.secondsPerQuarter()))
              for start, end, mark in score.metronomeMarkBoundaries()]
     parts = [[(float(n.offset), float(n.quarterLength), int(p.midi), n.tie.type if n.tie else None)
@@ -215,7 +217,11 @@ def prepare_piano(out_dir: str | os.PathLike, *, hours: float = 12.0, sample_rat
                 break
             batch = [(s, t) for s, t in zip(scores[begin:begin + 2 * workers], targets[begin:begin + 2 * workers])]
             todo = [(s, t, soundfont, sample_rate) for s, t in batch if not t.exists()]
-            list(pool.map(_render_score, *zip(*todo)) if pool and todo else (_render_score(*job) for job in todo))
+            if pool and todo:
+                list(pool.map(_render_score, *zip(*todo)))
+            else:
+                for job in todo:
+                    _render_score(*job)
             rendered += len(todo)
             for score, target in batch:
                 if total >= hours * 3600:

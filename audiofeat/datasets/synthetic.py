@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from scipy import signal
@@ -124,7 +125,7 @@ def _sweep(n: int, sample_rate: int, f_start: float, f_end: float, rate: float) 
     return np.sin(2 * np.pi * np.cumsum(freq) / sample_rate)
 
 
-def _midi_to_hz(note: float) -> float:
+def _midi_to_hz(note: float | np.integer) -> float:
     return 440.0 * 2 ** ((note - 69) / 12)
 
 
@@ -132,7 +133,8 @@ def _saw(n: int, sample_rate: int, freq: float, harmonics: int) -> np.ndarray:
     """Band-limited sawtooth from its first ``harmonics`` partials."""
     t = _time(n, sample_rate)
     top = max(1, min(harmonics, int(sample_rate / 2 / freq)))
-    return sum(np.sin(2 * np.pi * k * freq * t) / k for k in range(1, top + 1)) * (2 / np.pi)
+    partials = cast(np.ndarray, sum(np.sin(2 * np.pi * k * freq * t) / k for k in range(1, top + 1)))  # top >= 1
+    return partials * (2 / np.pi)
 
 
 # --- recipes: (rng, n, sample_rate) -> waveform ----------------------------------------------------
@@ -306,7 +308,7 @@ def write_oneshots(out_dir: str | os.PathLike, config: OneShotsConfig) -> list[P
     """
     out_dir = Path(out_dir)
     record = out_dir / "dataset.json"
-    wanted = {"generator": "audiofeat.datasets.synthetic", "config": config_to_dict(config),
+    wanted: dict[str, Any] = {"generator": "audiofeat.datasets.synthetic", "config": config_to_dict(config),
               "config_hash": config_hash(config)}
     if record.exists():
         existing = json.loads(record.read_text())

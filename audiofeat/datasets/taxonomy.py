@@ -141,7 +141,8 @@ def relabel_manifest(manifest: str | os.PathLike, out: str | os.PathLike, taxono
         if unknown:
             raise ParameterError(f"{manifest}: the taxonomy gives genres to kits the manifest does not have: "
                                  f"{', '.join(unknown)}")
-    kept, dropped = [], Counter()
+    kept: list[dict[str, str]] = []
+    dropped: Counter[str] = Counter()
     for row in rows:
         target = taxonomy.labels.get(row["label"])
         if target is None:
@@ -150,8 +151,8 @@ def relabel_manifest(manifest: str | os.PathLike, out: str | os.PathLike, taxono
         path = Path(row["path"])
         if not path.is_absolute():
             path = Path(os.path.relpath(manifest.parent / path, out.parent))
-        genre = {"genre": taxonomy.genre_of(row["kit"], row["path"])} if with_genres else {}
-        kept.append({**row, "path": path.as_posix(), "label": target, "source_label": row["label"], **genre})
+        genre_column = {"genre": taxonomy.genre_of(row["kit"], row["path"])} if with_genres else {}
+        kept.append({**row, "path": path.as_posix(), "label": target, "source_label": row["label"], **genre_column})
     counts = dict(sorted(Counter(row["label"] for row in kept).items()))
     genre_counts: dict[str, dict[str, int]] = {}
     if with_genres:

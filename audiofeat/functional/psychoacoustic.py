@@ -2,7 +2,7 @@
 
 The model is the one MP3net trains with (van den Broek 2021, section 2.2; its ``audiocodec``
 ``PsychoacousticModel`` with ``bark_bands_n=24, alpha=0.6``), written after the step-by-step
-description in ``shared/specs/mp3net.md`` section 2. Everything works per frame and per channel on
+description of the MP3net paper (van den Broek 2021, section 2). Everything works per frame and per channel on
 MDCT amplitudes ``A_k`` in MP3net's scale (``mdct(..., norm="mp3net")``), where an amplitude of 1
 is 120 dB (intensity ``A^2 = 1e-12`` is 0 dB) and intensities are floored at ``eps = 1e-14``
 (-20 dB). For one frame:

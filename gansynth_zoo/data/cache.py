@@ -30,12 +30,12 @@ import torch
 
 from audiofeat.cache import open_cache
 from audiofeat.config import config_from_dict, config_to_dict
-from audiofeat.exceptions import ConfigError
+from audiofeat.exceptions import ConfigError, ParameterError
 from audiofeat.features import FEATURES, FeatureConfig
 from audiofeat.functional.normalization import (GANSYNTH_IF_AFFINE, GANSYNTH_LOG_MAG_AFFINE, affine_denormalize,
                                                 affine_normalize, compand, destandardize, expand, standardize)
 from audiofeat.functional.mdct import imdct
-from audiofeat.functional.phase import griffinlim
+from audiofeat.functional.phase import PhaseInit, griffinlim
 from audiofeat.functional.spectral import log_mag_if_to_waveform, mel_to_magnitude
 from audiofeat.labels import LabelVocabulary
 from gansynth_zoo.data.dataset import TrainingData
@@ -102,10 +102,10 @@ class Representation:
         """Model tensor -> unscaled features, each ``(N, channels, freq, frames)``."""
         parts = x.split(self.audio_channels, dim=1)
         if len(parts) != len(self.features):
-            raise ValueError(f"expected {len(self.features) * self.audio_channels} channels, got {x.shape[1]}")
+            raise ParameterError(f"expected {len(self.features) * self.audio_channels} channels, got {x.shape[1]}")
         return {name: self._scale(name, part, inverse=True) for name, part in zip(self.features, parts)}
 
-    def to_audio(self, x: torch.Tensor, *, n_iter: int = 32, init: str = "pghi",
+    def to_audio(self, x: torch.Tensor, *, n_iter: int = 32, init: PhaseInit = "pghi",
                  generator: torch.Generator | None = None) -> torch.Tensor:
         """Generated ``(N, C, freq, frames)`` -> waveforms ``(N, channels, samples)`` in [-1, 1].
 

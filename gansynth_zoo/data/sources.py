@@ -5,9 +5,9 @@ import numpy as np
 import torch
 
 from audiofeat.exceptions import ConfigError
-from gansynth_zoo.data.cache import load_cache_data
+from gansynth_zoo.data.cache import Normalization, load_cache_data
 from gansynth_zoo.data.dataset import TrainingData
-from gansynth_zoo.data.mnist import load_mnist
+from gansynth_zoo.data.mnist import MnistSplit, load_mnist
 
 __all__ = ["load_training_data"]
 
@@ -19,8 +19,8 @@ def _one_hot_digits(images: np.ndarray, labels: np.ndarray, source: str) -> Trai
                         {"source": source, "shape": list(x.shape[1:]), "range": [-1.0, 1.0]})
 
 
-def load_training_data(source: str, *, split: str = "train", limit: int = 0, path: str = "",
-                       features: tuple[str, ...] = (), normalization: str = "gansynth", frames: int = 0,
+def load_training_data(source: str, *, split: MnistSplit = "train", limit: int = 0, path: str = "",
+                       features: tuple[str, ...] = (), normalization: Normalization = "gansynth", frames: int = 0,
                        genres: bool = False) -> TrainingData:
     """Loads a training set (see :class:`gansynth_zoo.config.DataConfig`).
 

@@ -43,10 +43,12 @@ from typing import Any
 import torch
 
 from audiofeat.cache import open_cache
+from audiofeat.exceptions import ParameterError
 from audiofeat.features import FeatureExtractor
 from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.metrics.classifier import (
+    Classifier,
     accuracy,
     embed,
     load_classifier,
@@ -86,7 +88,7 @@ def split_indices(labels: torch.Tensor, *, held_out: float = 0.2, seed: int = 0,
             train.append(rows[n_test:])
         return torch.cat(train).sort().values, torch.cat(test).sort().values
     if len(groups) != len(labels):
-        raise ValueError(f"{len(groups)} groups for {len(labels)} labels")
+        raise ParameterError(f"{len(groups)} groups for {len(labels)} labels")
     names = sorted(set(groups))
     index = torch.tensor([names.index(g) for g in groups])
     n_labels = int(labels.max()) + 1
@@ -99,8 +101,8 @@ def split_indices(labels: torch.Tensor, *, held_out: float = 0.2, seed: int = 0,
         if wanted and ((taken + counts) * 2 <= total).all():
             chosen[g] = True
             taken += counts
-    test = chosen[index]
-    return torch.nonzero(~test).squeeze(1), torch.nonzero(test).squeeze(1)
+    held_out_rows = chosen[index]
+    return torch.nonzero(~held_out_rows).squeeze(1), torch.nonzero(held_out_rows).squeeze(1)
 
 
 def _magnitude_channels(x: torch.Tensor, representation: Representation) -> torch.Tensor:
@@ -110,7 +112,7 @@ def _magnitude_channels(x: torch.Tensor, representation: Representation) -> torc
 
 def _classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, train_rows: torch.Tensor, test_rows: torch.Tensor,
                 path: Path, steps: int, device, status, *,
-                per_class_key: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+                per_class_key: str) -> tuple[Classifier, dict[str, Any]]:
     """The classifier stored at ``path``, or one trained on ``x[train_rows]`` and stored there with its
     held-out accuracy per class under ``per_class_key``."""
     if path.exists():
@@ -240,7 +242,7 @@ def genre_labels(c: torch.Tensor, n_genres: int) -> torch.Tensor:
 
 
 def _genre_figures(G: torch.nn.Module, export: dict[str, Any], data, representation: Representation,
-                   real_mag: torch.Tensor, subclass_classifier: torch.nn.Module, kits: Sequence[str] | None,
+                   real_mag: torch.Tensor, subclass_classifier: Classifier, kits: Sequence[str] | None,
                    classifier_path: Path, *, samples_per_cell: int, classifier_steps: int, seed: int, device,
                    status) -> dict[str, Any]:
     """The genre figures of a run conditioned on genre (module docstring)."""

@@ -23,6 +23,7 @@ import torch
 from gansynth_zoo.data.sources import load_training_data
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.metrics.classifier import (
+    Classifier,
     accuracy,
     embed,
     load_classifier,
@@ -42,7 +43,7 @@ __all__ = ["digit_classifier", "evaluate_digits"]
 
 
 def digit_classifier(source: str, path: str | os.PathLike, *, steps: int = 2000, device: torch.device | str = "cpu",
-                     status: Callable[[str], None] | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
+                     status: Callable[[str], None] | None = None) -> tuple[Classifier, dict[str, Any]]:
     """The evaluation classifier for a digit source, trained on its real training split the first time
     and stored at ``path`` with its test accuracy."""
     path = Path(path)

@@ -1,7 +1,7 @@
 """Evaluation of MDCT GANs (MP3net) trained on an audiofeat cache.
 
 MP3net's paper reports a single number, the mean tonality of generated music against real music
-(``shared/specs/mp3net.md`` section 4: 40-45% generated, 72-73% real). This suite scores every
+(van den Broek 2021, section 4: 40-45% generated, 72-73% real). This suite scores every
 example, generated and real, with three per-example statistics of its MDCT
 (``(channels, n_bins, frames)``, MP3net's scale) and of its IMDCT waveform:
 
@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from audiofeat.exceptions import ConfigError
+from audiofeat.exceptions import ConfigError, ParameterError
 from audiofeat.functional.psychoacoustic import masking_threshold, tonality
 from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.metrics import report_metric
@@ -91,7 +91,7 @@ def mdct_and_threshold(x: torch.Tensor, representation: Representation, *,
                                       n_bark_bands=cfg.psychoacoustic.n_bark_bands,
                                       alpha=cfg.psychoacoustic.alpha)
     elif threshold.shape != coeffs.shape:
-        raise ValueError(f"threshold must have the MDCT's shape {tuple(coeffs.shape)}, "
+        raise ParameterError(f"threshold must have the MDCT's shape {tuple(coeffs.shape)}, "
                          f"got {tuple(threshold.shape)}")
     return coeffs, threshold
 
@@ -124,7 +124,7 @@ def example_scores(x: torch.Tensor, representation: Representation, *,
 
 
 def score_mdct(batches: Iterable[tuple[torch.Tensor, torch.Tensor | None]],
-               representation: Representation) -> dict[str, float | int]:
+               representation: Representation) -> dict[str, Any]:
     """Means and standard deviations of :func:`example_scores` over the examples of all batches.
 
     Args:
@@ -142,7 +142,7 @@ def score_mdct(batches: Iterable[tuple[torch.Tensor, torch.Tensor | None]],
             values[name].append(value.detach().double().cpu())
     result: dict[str, Any] = {"examples": sum(len(v) for v in values[SCORES[0]])}
     if not result["examples"]:
-        raise ValueError("no examples to score")
+        raise ParameterError("no examples to score")
     for name in SCORES:
         all_values = torch.cat(values[name])
         result[name] = float(all_values.mean())
@@ -210,7 +210,7 @@ def evaluate_mdct(run_dir: str | os.PathLike, data, *, samples: int, seed: int =
         ValueError: ``samples`` below 2 or ``batch_size`` below 1.
     """
     if samples < 2 or batch_size < 1:
-        raise ValueError(f"samples must be at least 2 and batch_size positive, got {samples} and {batch_size}")
+        raise ParameterError(f"samples must be at least 2 and batch_size positive, got {samples} and {batch_size}")
     run_dir = Path(run_dir)
     representation = Representation.from_dict(data.info["representation"])
     _mdct_representation(representation)
@@ -219,7 +219,7 @@ def evaluate_mdct(run_dir: str | os.PathLike, data, *, samples: int, seed: int =
     real = score_mdct(_real_batches(data, rows, batch_size, device), representation)
     half = len(rows) // 2
     if half < 2:
-        raise ValueError(f"the cache has {len(rows)} windows; the FD floor needs at least 4")
+        raise ParameterError(f"the cache has {len(rows)} windows; the FD floor needs at least 4")
     reference, other = real["embedding"][:half], real["embedding"][half:2 * half]
     sources = [*list_checkpoints(run_dir), run_dir / "generator.pt"] if checkpoints else [run_dir / "generator.pt"]
     for source in sources:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import torch
 
 from audiofeat.config import config_from_dict
-from audiofeat.exceptions import ConfigError
+from audiofeat.exceptions import ConfigError, ParameterError
 from gansynth_zoo import builders
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.dataset import TrainingData
@@ -59,6 +59,8 @@ class EvalContext:
 
     @functools.cached_property
     def config(self) -> RunConfig:
+        if not (self.run_dir / "config.json").is_file():
+            raise ParameterError(f"{self.run_dir}: not a run folder (no config.json)")
         return config_from_dict(RunConfig, json.loads((self.run_dir / "config.json").read_text()),
                                 source=str(self.run_dir))
 

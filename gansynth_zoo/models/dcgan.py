@@ -16,6 +16,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from audiofeat.exceptions import ParameterError
 from gansynth_zoo.nn.layers import append_condition_maps
 
 __all__ = ["Discriminator", "Generator"]
@@ -34,7 +35,7 @@ def _init_dcgan(module: nn.Module) -> None:
 
 def _check_geometry(image_size: int, n_up: int) -> int:
     if image_size % (2 ** n_up) or image_size // (2 ** n_up) < 2:
-        raise ValueError(f"image_size {image_size} must be a multiple of 2**n_up = {2 ** n_up} (start >= 2)")
+        raise ParameterError(f"image_size {image_size} must be a multiple of 2**n_up = {2 ** n_up} (start >= 2)")
     return image_size // (2 ** n_up)
 
 

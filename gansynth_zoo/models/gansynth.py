@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiofeat.exceptions import ParameterError
 from gansynth_zoo.nn.layers import (
     EqualizedConv2d,
     EqualizedLinear,
@@ -74,6 +75,8 @@ class _Progress(nn.Module):
 
     n_blocks: int
     progressive: bool
+    stage: torch.Tensor  # buffers, registered only for a progressive model
+    alpha: torch.Tensor
 
     def _init_progress(self, n_blocks: int, progressive: bool) -> None:
         self.n_blocks, self.progressive = n_blocks, progressive
@@ -90,9 +93,9 @@ class _Progress(nn.Module):
             ValueError: a non-progressive model, or stage/alpha out of range.
         """
         if not self.progressive:
-            raise ValueError("set_progress needs a model built with progressive=True")
+            raise ParameterError("set_progress needs a model built with progressive=True")
         if not 0 <= stage < self.n_blocks or not 0.0 <= alpha <= 1.0 or (stage == 0 and alpha != 1.0):
-            raise ValueError(f"stage must be in [0, {self.n_blocks - 1}] and alpha in [0, 1] (1 at stage 0); "
+            raise ParameterError(f"stage must be in [0, {self.n_blocks - 1}] and alpha in [0, 1] (1 at stage 0); "
                              f"got stage={stage}, alpha={alpha}")
         self.stage.fill_(stage)
         self.alpha.fill_(alpha)
@@ -140,7 +143,7 @@ class Generator(_Progress):
         self.shape, ch, (kf, kt) = check_geometry(shape, channels, start)
         check_choice("conditioning", conditioning, ("concat", "embedding"))
         if z_dim < 1 or c_dim < 0 or embed_dim < 1:
-            raise ValueError(f"z_dim > 0, c_dim >= 0 and embed_dim > 0 are required; got {z_dim}, {c_dim}, "
+            raise ParameterError(f"z_dim > 0, c_dim >= 0 and embed_dim > 0 are required; got {z_dim}, {c_dim}, "
                              f"{embed_dim}")
         self.z_dim, self.c_dim = z_dim, c_dim
         self._init_progress(len(ch), progressive)
@@ -223,7 +226,7 @@ class Discriminator(_Progress):
         self.shape, ch, (kf, kt) = check_geometry(shape, channels, start)
         check_choice("conditioning", conditioning, ("concat", "embedding", "projection", "none"))
         if c_dim < 0 or embed_dim < 1 or n_classes_aux < 0 or mbstd_group < 1:
-            raise ValueError(f"c_dim >= 0, embed_dim > 0, n_classes_aux >= 0 and mbstd_group > 0 are "
+            raise ParameterError(f"c_dim >= 0, embed_dim > 0, n_classes_aux >= 0 and mbstd_group > 0 are "
                              f"required; got {c_dim}, {embed_dim}, {n_classes_aux}, {mbstd_group}")
         self.c_dim = c_dim
         self.conditioning = conditioning if c_dim else "none"

@@ -1,8 +1,8 @@
 """MP3net (van den Broek 2021): a plain convolutional WGAN-GP on MP3net-scale MDCT frames.
 
 Both networks work on ``(batch, channels, n_bins, frames)`` MDCT amplitudes (audiofeat's
-``(..., freq, frames)`` layout; ``channels = 2`` for stereo), written after ``shared/specs/mp3net.md``
-section 3. Every block changes time by 4 and frequency by an octave:
+``(..., freq, frames)`` layout; ``channels = 2`` for stereo), written after the MP3net paper
+(van den Broek 2021), section 3. Every block changes time by 4 and frequency by an octave:
 
 - **Generator.** ``Dense(z_dim -> C0 * F0 * T0)``, reshape to ``(C0, F0, T0)``, LeakyReLU, then
   ``n_blocks`` G-blocks (frames x4, bins x2), a 1x1 convolution to ``channels`` and a float32 tanh.
@@ -79,6 +79,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint as _checkpoint
 
+from audiofeat.exceptions import ParameterError
 from gansynth_zoo.nn.layers import MinibatchStd, assert_shape
 
 __all__ = ["Discriminator", "DiscriminatorBlock", "Generator", "GeneratorBlock", "channel_schedule"]
@@ -105,7 +106,7 @@ def channel_schedule(n_blocks: int = 6, channels_base: int = 16,
         ValueError: a non-positive argument.
     """
     if n_blocks < 1 or channels_base < 1 or channels_max < 1:
-        raise ValueError(f"n_blocks, channels_base and channels_max must be positive, got "
+        raise ParameterError(f"n_blocks, channels_base and channels_max must be positive, got "
                          f"{n_blocks}, {channels_base}, {channels_max}")
     schedule = []
     for i in range(n_blocks):
@@ -117,23 +118,23 @@ def channel_schedule(n_blocks: int = 6, channels_base: int = 16,
 def _geometry(shape: Sequence[int], n_blocks: int) -> tuple[tuple[int, int, int], int, int]:
     """``(channels, n_bins, frames)`` and the start grid ``(F0, T0)``, validated."""
     if len(shape) != 3 or any(int(s) != s or s < 1 for s in shape):
-        raise ValueError(f"shape must be (channels, n_bins, frames) of positive integers, got {tuple(shape)}")
+        raise ParameterError(f"shape must be (channels, n_bins, frames) of positive integers, got {tuple(shape)}")
     channels, n_bins, frames = (int(s) for s in shape)
     if n_blocks < 1:
-        raise ValueError(f"n_blocks must be positive, got {n_blocks}")
+        raise ParameterError(f"n_blocks must be positive, got {n_blocks}")
     if n_bins % 2 ** (n_blocks + 1):
-        raise ValueError(f"shape {tuple(shape)}: n_bins = {n_bins} must be a multiple of 2^(n_blocks + 1) = "
+        raise ParameterError(f"shape {tuple(shape)}: n_bins = {n_bins} must be a multiple of 2^(n_blocks + 1) = "
                          f"{2 ** (n_blocks + 1)} for n_blocks = {n_blocks} (every block adds an octave and "
                          f"splits an even number of bins)")
     if frames % 4 ** n_blocks:
-        raise ValueError(f"shape {tuple(shape)}: frames = {frames} must be a multiple of 4^n_blocks = "
+        raise ParameterError(f"shape {tuple(shape)}: frames = {frames} must be a multiple of 4^n_blocks = "
                          f"{4 ** n_blocks} for n_blocks = {n_blocks} (every block multiplies time by 4)")
     return (channels, n_bins, frames), n_bins >> n_blocks, frames // 4 ** n_blocks
 
 
 def _check_unconditional(c_dim: int) -> None:
     if c_dim != 0:
-        raise ValueError(f"MP3net is unconditional: c_dim must be 0, got {c_dim} "
+        raise ParameterError(f"MP3net is unconditional: c_dim must be 0, got {c_dim} "
                          "(set model.conditional = false)")
 
 
@@ -157,6 +158,7 @@ def _init_glorot(module: nn.Module) -> None:
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)
+            assert m.bias is not None  # every layer of both networks is built with a bias
             nn.init.zeros_(m.bias)
 
 
@@ -325,7 +327,7 @@ class Discriminator(nn.Module):
         super().__init__()
         _check_unconditional(c_dim)
         if mbstd_group_size < 1:
-            raise ValueError(f"mbstd_group_size must be positive, got {mbstd_group_size}")
+            raise ParameterError(f"mbstd_group_size must be positive, got {mbstd_group_size}")
         self.c_dim, self.checkpoint = c_dim, checkpoint
         self.shape, f0, t0 = _geometry(shape, n_blocks)
         schedule = [(out, mid, in_) for in_, mid, out in reversed(channel_schedule(n_blocks, channels_base,

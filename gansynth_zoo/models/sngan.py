@@ -43,6 +43,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from audiofeat.exceptions import ParameterError
 from gansynth_zoo.nn.layers import MinibatchStd, append_condition_maps, assert_shape, check_choice, check_geometry
 
 __all__ = ["Discriminator", "Generator"]
@@ -75,12 +76,14 @@ class Generator(nn.Module):
                  output_gain: Literal["none", "free", "tilt"] = "none"):
         super().__init__()
         check_choice("padding", padding, ("zeros", "reflect"))
+        if isinstance(output_gain, bool):  # runs made before "tilt" existed stored true / false
+            output_gain = "free" if output_gain else "none"
         check_choice("output_gain", output_gain, ("none", "free", "tilt"))
         if output_root < 1:
-            raise ValueError(f"output_root must be >= 1, got {output_root}")
+            raise ParameterError(f"output_root must be >= 1, got {output_root}")
         self.shape, ch, self.start = check_geometry(shape, channels, start)
         if z_dim < 1 or c_dim < 0:
-            raise ValueError(f"z_dim > 0 and c_dim >= 0 are required; got {z_dim}, {c_dim}")
+            raise ParameterError(f"z_dim > 0 and c_dim >= 0 are required; got {z_dim}, {c_dim}")
         self.z_dim, self.c_dim = z_dim, c_dim
         self.project = nn.Linear(z_dim + c_dim, ch[0] * self.start[0] * self.start[1], bias=False)
         layers: list[nn.Module] = [nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True)]
@@ -144,10 +147,10 @@ class Discriminator(nn.Module):
         factor = 2 ** len(channels)
         self.shape = tuple(int(v) for v in shape)
         if len(self.shape) != 3 or not channels or self.shape[1] % factor or self.shape[2] % factor:
-            raise ValueError(f"shape {list(shape)} must be (channels, freq, frames) with freq and frames "
+            raise ParameterError(f"shape {list(shape)} must be (channels, freq, frames) with freq and frames "
                              f"multiples of 2**len(channels) = {factor}")
         if c_dim < 0 or n_classes_aux < 0 or minibatch_std < 0:
-            raise ValueError(f"c_dim, n_classes_aux and minibatch_std must be >= 0; got {c_dim}, "
+            raise ParameterError(f"c_dim, n_classes_aux and minibatch_std must be >= 0; got {c_dim}, "
                              f"{n_classes_aux}, {minibatch_std}")
         self.c_dim = c_dim
         self.conditioning = conditioning if c_dim else "none"

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiofeat.exceptions import ParameterError
+
 __all__ = ["EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "PixelNorm", "append_condition_maps"]
 
 
@@ -143,17 +145,17 @@ def check_geometry(shape: Sequence[int], channels: Sequence[int], start: Sequenc
     channels_t = tuple(int(v) for v in channels)
     start_t = tuple(int(v) for v in start)
     if len(shape_t) != 3 or min(shape_t) < 1:
-        raise ValueError(f"shape must be (channels, freq, frames) with positive sizes, got {list(shape)}")
+        raise ParameterError(f"shape must be (channels, freq, frames) with positive sizes, got {list(shape)}")
     if not channels_t or min(channels_t) < 1:
-        raise ValueError(f"channels must list at least one positive width, got {list(channels)}")
+        raise ParameterError(f"channels must list at least one positive width, got {list(channels)}")
     if len(start_t) != 2 or min(start_t) < 1:
-        raise ValueError(f"start must be (freq, frames) with positive sizes, got {list(start)}")
+        raise ParameterError(f"start must be (freq, frames) with positive sizes, got {list(start)}")
     factor = 2 ** (len(channels_t) - 1)
     if shape_t[1:] != (start_t[0] * factor, start_t[1] * factor):
         hint = ""
         if shape_t[1] % factor == 0 and shape_t[2] % factor == 0:
             hint = f"; with these channels use start = [{shape_t[1] // factor}, {shape_t[2] // factor}]"
-        raise ValueError(f"shape {list(shape_t)} does not match start {list(start_t)} and {len(channels_t)} "
+        raise ParameterError(f"shape {list(shape_t)} does not match start {list(start_t)} and {len(channels_t)} "
                          f"resolutions: (freq, frames) must be start * 2**(len(channels) - 1) = "
                          f"({start_t[0] * factor}, {start_t[1] * factor}){hint}")
     return shape_t, channels_t, start_t  # type: ignore[return-value]
@@ -162,4 +164,4 @@ def check_geometry(shape: Sequence[int], channels: Sequence[int], start: Sequenc
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     """Raises ValueError naming ``name`` when ``value`` is not one of ``choices``."""
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
+        raise ParameterError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")

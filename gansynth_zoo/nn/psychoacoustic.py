@@ -1,6 +1,6 @@
 """MP3net's psychoacoustic noise as a critic transform (:data:`gansynth_zoo.training.loop.CriticTransform`).
 
-MP3net (van den Broek 2021; ``shared/specs/mp3net.md`` sections 2 and 6.4) adds Gaussian noise of
+MP3net (van den Broek 2021, sections 2 and 6.4) adds Gaussian noise of
 standard deviation ``T / 6`` to real and generated MDCTs before every discriminator call, ``T`` the
 masking threshold of the clean MDCT, so that the critic cannot see what the ear would not hear.
 For real data ``T`` is precomputed from the clean audio (the feature cache's ``threshold``); for
@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from audiofeat.exceptions import ParameterError
 from audiofeat.functional.normalization import compand, expand
 from audiofeat.functional.psychoacoustic import psychoacoustic_noise
 from audiofeat.transforms import PsychoacousticFilter
@@ -55,7 +56,7 @@ class PsychoacousticNoise(nn.Module):
                  alpha: float = 0.6, shape: str = "masking", scale: str = "linear"):
         super().__init__()
         if shape not in ("masking", "white") or scale not in ("linear", "cbrt"):
-            raise ValueError(f"shape must be masking or white and scale linear or cbrt; got {shape!r}, {scale!r}")
+            raise ParameterError(f"shape must be masking or white and scale linear or cbrt; got {shape!r}, {scale!r}")
         self.shape, self.scale = shape, scale
         self.model = PsychoacousticFilter(sample_rate=sample_rate, n_bins=n_bins, n_bark_bands=n_bark_bands,
                                           alpha=alpha, mode="noise")

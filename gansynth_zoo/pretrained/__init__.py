@@ -10,6 +10,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from audiofeat.exceptions import ParameterError
+
 __all__ = ["PRETRAINED", "pretrained_path"]
 
 #: name -> what it was trained on, and the licence of that data.
@@ -29,8 +31,8 @@ def pretrained_path(name: str) -> Path:
         ValueError: an unknown name, or a name whose file is not in this installation.
     """
     if name not in PRETRAINED:
-        raise ValueError(f"unknown pretrained generator {name!r}; shipped: {', '.join(PRETRAINED)}")
+        raise ParameterError(f"unknown pretrained generator {name!r}; shipped: {', '.join(PRETRAINED)}")
     path = Path(str(resources.files(__name__) / f"{name}.pt"))
     if not path.is_file():
-        raise ValueError(f"pretrained generator {name!r} is not in this installation ({path} is missing)")
+        raise ParameterError(f"pretrained generator {name!r} is not in this installation ({path} is missing)")
     return path

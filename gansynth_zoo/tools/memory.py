@@ -74,6 +74,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from audiofeat.exceptions import ParameterError
 from gansynth_zoo import builders
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.dataset import TrainingData
@@ -204,8 +205,10 @@ def _meta_critic_transform(config: RunConfig, n_bins: int):
 
 def _checkpointed_blocks(model: nn.Module) -> list[nn.Module]:
     """The blocks a model recomputes in the backward pass (``checkpoint = True`` and ``blocks``)."""
-    if getattr(model, "checkpoint", False) and isinstance(getattr(model, "blocks", None), nn.ModuleList):
-        return list(model.blocks)
+    if getattr(model, "checkpoint", False):
+        blocks = getattr(model, "blocks", None)
+        if isinstance(blocks, nn.ModuleList):
+            return list(blocks)
     return []
 
 
@@ -254,10 +257,10 @@ def estimate_step_memory(config: RunConfig, batch_size: int | None = None, *,
     """
     shape = tuple(config.data.shape)
     if not shape:
-        raise ValueError("the config has no data.shape; set it (e.g. --set \"data.shape=[2, 128, 256]\")")
+        raise ParameterError("the config has no data.shape; set it (e.g. --set \"data.shape=[2, 128, 256]\")")
     batch_size = config.train.batch_size if batch_size is None else batch_size
     if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+        raise ParameterError(f"batch_size must be positive, got {batch_size}")
     c_dim = c_dim if config.model.conditional else 0
     config = replace(config, train=replace(config.train, batch_size=batch_size))  # the trainer's batches
     data = _meta_data(config, shape, batch_size, c_dim)

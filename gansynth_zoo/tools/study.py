@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from audiofeat.exceptions import ParameterError
+
 __all__ = ["GroupSummary", "collect", "format_markdown", "summarize"]
 
 
@@ -37,7 +39,7 @@ def collect(run_dir: str | os.PathLike) -> dict[str, Any]:
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
     if not config_path.exists():
-        raise FileNotFoundError(f"{run_dir}: not a run folder (no config.json)")
+        raise ParameterError(f"{run_dir}: not a run folder (no config.json)")
     record: dict[str, Any] = {"run": str(run_dir)}
     _flatten("config", json.loads(config_path.read_text()), record)
     for path in sorted(run_dir.glob("metric-*.jsonl")):
@@ -71,7 +73,7 @@ def summarize(records: Sequence[dict[str, Any]], by: Sequence[str], metrics: Seq
     for record in records:
         missing = [field for field in by if field not in record]
         if missing:
-            raise KeyError(f"{record.get('run', '?')}: no field {missing[0]!r}")
+            raise ParameterError(f"{record.get('run', '?')}: no field {missing[0]!r}")
         groups.setdefault(tuple(record[field] for field in by), []).append(record)
     summaries = []
     for key, members in groups.items():

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from audiofeat._files import atomic_path
-from audiofeat.exceptions import WriteError
+from audiofeat.exceptions import ParameterError, WriteError
 from gansynth_zoo.registry import build_model
 
 __all__ = ["FORMAT_VERSION", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "load_generator",
@@ -47,9 +47,12 @@ def save_atomic(obj: dict[str, Any], path: str | os.PathLike) -> Path:
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Loads a checkpoint on the CPU with ``weights_only=True`` and checks its format version."""
+    if not Path(path).is_file():
+        raise ParameterError(f"{path} does not exist: not a checkpoint or generator file (a run writes "
+                             "generator.pt at its first checkpoint)")
     data = torch.load(path, map_location="cpu", weights_only=True)
     if data.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: checkpoint format {data.get('format_version')}, expected {FORMAT_VERSION}")
+        raise ParameterError(f"{path}: checkpoint format {data.get('format_version')}, expected {FORMAT_VERSION}")
     return data
 
 

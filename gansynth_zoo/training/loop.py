@@ -21,6 +21,7 @@ from torch import nn
 
 from audiofeat._files import atomic_path
 from audiofeat.config import config_to_dict
+from audiofeat.exceptions import AudiofeatError
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.dataset import Batch, TrainingData
 from gansynth_zoo.training import losses
@@ -37,7 +38,7 @@ __all__ = ["CriticTransform", "TrainState", "Trainer", "TrainingDiverged"]
 CriticTransform = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(AudiofeatError, RuntimeError):
     """A loss became NaN or infinite; the message names the step and the losses."""
 
 
@@ -93,7 +94,10 @@ class Trainer:
             b = b._replace(c=b.c[:, :0])
         elif train.condition_dropout:
             b = b._replace(c=self.data.drop_conditions(b.c, train.condition_dropout, self.state.data_generator))
-        return Batch(*(None if t is None else t.to(self.device, non_blocking=True) for t in b))
+        device = self.device
+        return Batch(b.x.to(device, non_blocking=True), b.c.to(device, non_blocking=True),
+                     b.labels.to(device, non_blocking=True),
+                     None if b.aux is None else b.aux.to(device, non_blocking=True))
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)

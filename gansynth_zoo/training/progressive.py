@@ -8,9 +8,21 @@ having those three members.
 """
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 from torch import nn
 
+from audiofeat.exceptions import ParameterError
+
 __all__ = ["grow", "progress_at"]
+
+
+class _Growing(Protocol):
+    """The members of a network that grows (module docstring)."""
+
+    n_blocks: int
+
+    def set_progress(self, stage: int, alpha: float = 1.0) -> None: ...
 
 
 def progress_at(images: int, *, n_blocks: int, stable_images: int = 800_000,
@@ -31,7 +43,7 @@ def progress_at(images: int, *, n_blocks: int, stable_images: int = 800_000,
         The arguments of ``set_progress``.
     """
     if images < 0 or n_blocks < 1 or stable_images <= 0 or fade_images <= 0:
-        raise ValueError(f"progress_at needs images >= 0, n_blocks >= 1 and positive phase lengths; got "
+        raise ParameterError(f"progress_at needs images >= 0, n_blocks >= 1 and positive phase lengths; got "
                          f"images={images}, n_blocks={n_blocks}, stable_images={stable_images}, "
                          f"fade_images={fade_images}")
     rest = images - stable_images
@@ -47,5 +59,6 @@ def progress_at(images: int, *, n_blocks: int, stable_images: int = 800_000,
 def grow(net: nn.Module, images: int, *, stable_images: int, fade_images: int) -> None:
     """Sets the stage and fade of ``net`` after ``images`` training images, if it grows."""
     if getattr(net, "progressive", False):
-        net.set_progress(*progress_at(images, n_blocks=net.n_blocks, stable_images=stable_images,
-                                      fade_images=fade_images))
+        growing = cast(_Growing, net)
+        growing.set_progress(*progress_at(images, n_blocks=growing.n_blocks, stable_images=stable_images,
+                                          fade_images=fade_images))

@@ -160,6 +160,10 @@ def test_output_gain_starts_at_one_and_learns_a_row_gain():
     assert torch.allclose(ratio[:, 8:], torch.tensor(-0.8).exp(), rtol=1e-4)
     with pytest.raises(ValueError, match="output_gain must be one of"):
         Generator(output_gain="level")
+    # runs recorded before "tilt" existed stored a bool; their generators still load
+    old = Generator(z_dim=4, shape=(2, 16, 16), channels=(4, 4, 4), start=(4, 4), output_gain=True)
+    old.load_state_dict(free.state_dict())
+    assert Generator(z_dim=4, shape=(2, 16, 16), channels=(4, 4, 4), start=(4, 4), output_gain=False).log_gain is None
 
 
 def _striped_data(n_labels: int = 2, per_label: int = 32) -> TrainingData:

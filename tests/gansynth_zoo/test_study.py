@@ -7,6 +7,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
+from audiofeat.exceptions import ParameterError
 from gansynth_zoo.cli import main
 from gansynth_zoo.tools.study import collect, format_markdown, summarize
 
@@ -32,7 +33,7 @@ def test_collect_flattens_config_and_keeps_the_last_metric_line(tmp_path):
 
 
 def test_collect_rejects_a_folder_that_is_not_a_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="not a run folder"):
+    with pytest.raises(ParameterError, match="not a run folder"):
         collect(tmp_path)
 
 
@@ -54,7 +55,7 @@ def test_summarize_groups_with_mean_and_sample_std(tmp_path):
 
 def test_summarize_names_the_run_missing_a_group_field(tmp_path):
     record = collect(_run(tmp_path, "a", 0.0, 0, 0.5))
-    with pytest.raises(KeyError, match="no field 'config.model.name'"):
+    with pytest.raises(ParameterError, match="no field 'config.model.name'"):
         summarize([record], ["config.model.name"], ["digits.conditional_accuracy"])
 
 

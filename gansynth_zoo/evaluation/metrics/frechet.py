@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from audiofeat.exceptions import ParameterError
+
 __all__ = ["frechet_distance", "kernel_distance"]
 
 
@@ -15,7 +17,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
-        raise ValueError(f"need two (n >= 2, d) arrays of equal d, got {a.shape} and {b.shape}")
+        raise ParameterError(f"need two (n >= 2, d) arrays of equal d, got {a.shape} and {b.shape}")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root = linalg.sqrtm(cov_a @ cov_b)

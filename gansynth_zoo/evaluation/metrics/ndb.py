@@ -11,6 +11,8 @@ import math
 
 import torch
 
+from audiofeat.exceptions import ParameterError
+
 __all__ = ["jensen_shannon", "kmeans", "ndb_jsd"]
 
 
@@ -29,7 +31,7 @@ def jensen_shannon(p: torch.Tensor, q: torch.Tensor) -> float:
 def kmeans(x: torch.Tensor, k: int, *, n_iter: int = 30, seed: int = 0) -> torch.Tensor:
     """Centroids ``(k, d)`` of ``(n, d)`` data by Lloyd's algorithm from a k-means++ start."""
     if len(x) < k:
-        raise ValueError(f"k-means with k={k} needs at least k examples, got {len(x)}")
+        raise ParameterError(f"k-means with k={k} needs at least k examples, got {len(x)}")
     generator = torch.Generator().manual_seed(seed)
     x = x.double()
     centroids = [x[torch.randint(len(x), (1,), generator=generator)].squeeze(0)]
