@@ -35,20 +35,11 @@ def model_kwargs(config: RunConfig, shape: tuple[int, ...], c_dim: int, n_labels
         raise ConfigError(f"data.shape = {list(config.data.shape)} but the data give {list(shape)}")
     c_dim = c_dim if m.conditional else 0
     spec = model_spec(m.name)
-    generator = {"z_dim": m.z_dim, "c_dim": c_dim, **_geometry(spec.generator, shape), **m.generator}
-    discriminator = {"c_dim": c_dim, **_geometry(spec.discriminator, shape), **m.discriminator}
+    generator = {"z_dim": m.z_dim, "c_dim": c_dim, "shape": list(shape), **m.generator}
+    discriminator = {"c_dim": c_dim, "shape": list(shape), **m.discriminator}
     if config.loss.ac_weight and n_labels and "n_classes_aux" in inspect.signature(spec.discriminator).parameters:
         discriminator.setdefault("n_classes_aux", n_labels)
     return {"name": m.name, "generator": generator, "discriminator": discriminator}
-
-
-def _geometry(cls: type, shape: tuple[int, ...]) -> dict:
-    """``shape`` for models that take it, else DCGAN-style ``channels`` and ``image_size`` (square data)."""
-    if "shape" in inspect.signature(cls).parameters:
-        return {"shape": list(shape)}
-    if shape[1] != shape[2]:
-        raise ConfigError(f"this model needs square examples, the data give {list(shape)}")
-    return {"channels": shape[0], "image_size": shape[1]}
 
 
 def build_models(config: RunConfig, shape: tuple[int, ...], c_dim: int,

@@ -51,6 +51,20 @@ def model_spec(name: str) -> ModelSpec:
     return MODELS[name]
 
 
+#: Argument names of runs recorded before every model took the same names: old -> new.
+_RENAMED = {"minibatch_std": "mbstd_group", "mbstd_group_size": "mbstd_group"}
+
+
+def _current_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` of a recorded run in today's names: ``shape`` for DCGAN's ``channels`` and
+    ``image_size`` (square images), ``mbstd_group`` for the older spellings."""
+    kwargs = {_RENAMED.get(key, key): value for key, value in kwargs.items()}
+    if "image_size" in kwargs:
+        size = kwargs.pop("image_size")
+        kwargs["shape"] = [kwargs.pop("channels", 1), size, size]
+    return kwargs
+
+
 def build_model(name: str, part: str, kwargs: dict[str, Any]) -> nn.Module:
     """Builds ``part`` (``"generator"`` or ``"discriminator"``) of model ``name`` from keyword arguments.
 
@@ -59,6 +73,7 @@ def build_model(name: str, part: str, kwargs: dict[str, Any]) -> nn.Module:
             the accepted ones).
     """
     cls = getattr(model_spec(name), part)
+    kwargs = _current_kwargs(kwargs)
     signature = inspect.signature(cls)
     try:
         signature.bind(**kwargs)

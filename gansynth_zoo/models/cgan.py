@@ -10,6 +10,7 @@ sigmoid is part of the loss here).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -30,13 +31,13 @@ class Maxout(nn.Module):
 
 
 class Generator(nn.Module):
-    """``G(z, c)`` -> images ``(batch, channels, image_size, image_size)`` in [-1, 1]."""
+    """``G(z, c)`` -> images ``(batch, *shape)`` in [-1, 1]."""
 
-    def __init__(self, z_dim: int = 100, c_dim: int = 10, channels: int = 1, image_size: int = 28,
+    def __init__(self, *, z_dim: int = 100, c_dim: int = 10, shape: Sequence[int] = (1, 28, 28),
                  z_units: int = 200, c_units: int = 1000, hidden: int = 1200, dropout: float = 0.5):
         super().__init__()
         self.z_dim, self.c_dim = z_dim, c_dim
-        self.shape = (channels, image_size, image_size)
+        self.shape = tuple(shape)
         self.z_branch = nn.Sequential(nn.Linear(z_dim, z_units), nn.ReLU(inplace=True))
         self.c_branch = nn.Sequential(nn.Linear(c_dim, c_units), nn.ReLU(inplace=True)) if c_dim else None
         joint = z_units + (c_units if c_dim else 0)
@@ -53,12 +54,12 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """``D(x, c)`` -> scores ``(batch,)``."""
 
-    def __init__(self, channels: int = 1, image_size: int = 28, c_dim: int = 10, x_units: int = 240,
+    def __init__(self, *, c_dim: int = 10, shape: Sequence[int] = (1, 28, 28), x_units: int = 240,
                  c_units: int = 50, joint_units: int = 240, pieces: int = 5, joint_pieces: int = 4,
                  dropout: float = 0.5):
         super().__init__()
         self.c_dim = c_dim
-        self.x_branch = Maxout(channels * image_size * image_size, x_units, pieces)
+        self.x_branch = Maxout(math.prod(shape), x_units, pieces)
         self.c_branch = Maxout(c_dim, c_units, pieces) if c_dim else None
         joint = x_units + (c_units if c_dim else 0)
         self.body = nn.Sequential(nn.Dropout(dropout), Maxout(joint, joint_units, joint_pieces), nn.Dropout(dropout),

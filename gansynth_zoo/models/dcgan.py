@@ -11,6 +11,7 @@ G and to the image (as constant feature maps) in D.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -33,20 +34,24 @@ def _init_dcgan(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def _check_geometry(image_size: int, n_up: int) -> int:
-    if image_size % (2 ** n_up) or image_size // (2 ** n_up) < 2:
-        raise ParameterError(f"image_size {image_size} must be a multiple of 2**n_up = {2 ** n_up} (start >= 2)")
-    return image_size // (2 ** n_up)
+def _check_geometry(shape: Sequence[int], n_up: int) -> tuple[int, int]:
+    """``(image channels, start size)`` of square ``shape = (channels, size, size)``."""
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise ParameterError(f"shape must be (channels, size, size) with square images, got {list(shape)}")
+    size = shape[1]
+    if size % (2 ** n_up) or size // (2 ** n_up) < 2:
+        raise ParameterError(f"image size {size} must be a multiple of 2**n_up = {2 ** n_up} (start >= 2)")
+    return shape[0], size // (2 ** n_up)
 
 
 class Generator(nn.Module):
-    """``G(z, c)`` -> images ``(batch, channels, image_size, image_size)`` in [-1, 1]."""
+    """``G(z, c)`` -> images ``(batch, *shape)`` in [-1, 1]."""
 
-    def __init__(self, z_dim: int = 100, c_dim: int = 0, channels: int = 1, image_size: int = 28,
+    def __init__(self, *, z_dim: int = 100, c_dim: int = 0, shape: Sequence[int] = (1, 28, 28),
                  channels_base: int = 64, n_up: int = 2):
         super().__init__()
         self.z_dim, self.c_dim = z_dim, c_dim
-        self.start = _check_geometry(image_size, n_up)
+        channels, self.start = _check_geometry(shape, n_up)
         self.top = channels_base * 2 ** (n_up - 1)
         self.project = nn.Sequential(nn.Linear(z_dim + c_dim, self.top * self.start ** 2, bias=False),
                                      nn.BatchNorm1d(self.top * self.start ** 2), nn.ReLU(inplace=True))
@@ -69,11 +74,11 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """``D(x, c)`` -> scores ``(batch,)`` (logits for the non-saturating loss)."""
 
-    def __init__(self, channels: int = 1, image_size: int = 28, c_dim: int = 0, channels_base: int = 64,
+    def __init__(self, *, c_dim: int = 0, shape: Sequence[int] = (1, 28, 28), channels_base: int = 64,
                  n_up: int = 2, norm: Literal["batch", "none"] = "batch"):
         super().__init__()
         self.c_dim = c_dim
-        start = _check_geometry(image_size, n_up)
+        channels, start = _check_geometry(shape, n_up)
         layers: list[nn.Module] = []
         ch_in, ch = channels + c_dim, channels_base
         for i in range(n_up):

@@ -135,7 +135,7 @@ class Generator(_Progress):
         AssertionError: inputs of other shapes (forward, :func:`~gansynth_zoo.nn.layers.assert_shape`).
     """
 
-    def __init__(self, z_dim: int = 256, c_dim: int = 0, shape: Sequence[int] = (2, 1024, 128),
+    def __init__(self, *, z_dim: int = 256, c_dim: int = 0, shape: Sequence[int] = (2, 1024, 128),
                  channels: Sequence[int] = (256, 256, 256, 256, 128, 64, 32), start: Sequence[int] = (16, 2),
                  conditioning: Literal["concat", "embedding"] = "concat", embed_dim: int = 32,
                  progressive: bool = False):
@@ -217,7 +217,7 @@ class Discriminator(_Progress):
         AssertionError: inputs of other shapes (forward, :func:`~gansynth_zoo.nn.layers.assert_shape`).
     """
 
-    def __init__(self, c_dim: int = 0, shape: Sequence[int] = (2, 1024, 128),
+    def __init__(self, *, c_dim: int = 0, shape: Sequence[int] = (2, 1024, 128),
                  channels: Sequence[int] = (256, 256, 256, 256, 128, 64, 32), start: Sequence[int] = (16, 2),
                  conditioning: Literal["concat", "embedding", "projection", "none"] = "concat",
                  embed_dim: int = 32, n_classes_aux: int = 0, mbstd_group: int = 4,

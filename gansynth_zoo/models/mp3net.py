@@ -55,7 +55,7 @@ Deviations from the spec, all deliberate:
 - The generator's 1x1 balancing layers are ``Conv2d`` rather than transposed convolutions (the same
   map up to a transpose of the weight, with the same parameter count).
 - Minibatch standard deviation: ProGAN's grouped version (:class:`MinibatchStd`, groups of
-  ``mbstd_group_size``) instead of the reference's cross-TPU-replica layer, which degenerates on one
+  ``mbstd_group``) instead of the reference's cross-TPU-replica layer, which degenerates on one
   device (spec gotcha 10). It sits after the last block, as in the reference code (the paper says
   before it).
 - The TPU ``split_to_batch`` trick and the (unused) progressive-growing machinery are left out.
@@ -273,7 +273,7 @@ class Generator(nn.Module):
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, 0)`` -> ``(batch, *shape)``.
     """
 
-    def __init__(self, z_dim: int = 512, c_dim: int = 0, shape: Sequence[int] = (2, 128, 16384),
+    def __init__(self, *, z_dim: int = 512, c_dim: int = 0, shape: Sequence[int] = (2, 128, 16384),
                  n_blocks: int = 6, channels_base: int = 16, channels_max: int = 512,
                  checkpoint: bool = False):
         super().__init__()
@@ -309,7 +309,7 @@ class Discriminator(nn.Module):
         n_blocks: number of D-blocks (default 6).
         channels_base: width after the "from input" layer (default 16).
         channels_max: cap on every width (default 512).
-        mbstd_group_size: group size of the minibatch standard deviation (default 4; the whole
+        mbstd_group: group size of the minibatch standard deviation (default 4; the whole
             batch when the batch is not divisible by it).
         checkpoint: recompute each block's activations in the backward pass (saves memory; works
             with the gradient penalty's double backward).
@@ -321,13 +321,13 @@ class Discriminator(nn.Module):
         ``x`` ``(batch, *shape)``, ``c`` ``(batch, 0)`` -> ``(batch,)``.
     """
 
-    def __init__(self, c_dim: int = 0, shape: Sequence[int] = (2, 128, 16384), n_blocks: int = 6,
-                 channels_base: int = 16, channels_max: int = 512, mbstd_group_size: int = 4,
+    def __init__(self, *, c_dim: int = 0, shape: Sequence[int] = (2, 128, 16384), n_blocks: int = 6,
+                 channels_base: int = 16, channels_max: int = 512, mbstd_group: int = 4,
                  checkpoint: bool = False):
         super().__init__()
         _check_unconditional(c_dim)
-        if mbstd_group_size < 1:
-            raise ParameterError(f"mbstd_group_size must be positive, got {mbstd_group_size}")
+        if mbstd_group < 1:
+            raise ParameterError(f"mbstd_group must be positive, got {mbstd_group}")
         self.c_dim, self.checkpoint = c_dim, checkpoint
         self.shape, f0, t0 = _geometry(shape, n_blocks)
         schedule = [(out, mid, in_) for in_, mid, out in reversed(channel_schedule(n_blocks, channels_base,
@@ -339,7 +339,7 @@ class Discriminator(nn.Module):
                        for j, (_, _, out) in enumerate(schedule)]
         self.from_input = nn.Sequential(nn.Conv2d(self.shape[0], schedule[0][0], 1), _lrelu())
         self.blocks = nn.ModuleList(DiscriminatorBlock(*channels) for channels in schedule)
-        self.head = _CriticHead((schedule[-1][2], f0, t0), mbstd_group_size)
+        self.head = _CriticHead((schedule[-1][2], f0, t0), mbstd_group)
         _init_glorot(self)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:

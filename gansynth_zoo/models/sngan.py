@@ -29,7 +29,7 @@ Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero)
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
 normalised linear score; with ``conditioning = "projection"`` the score also gets
 ``<embed(c), h>`` with ``h`` the spatially summed last features (Miyato and Koyama 2018), and
-``"both"`` uses maps and projection together. ``minibatch_std = g`` appends, before the score, the
+``"both"`` uses maps and projection together. ``mbstd_group = g`` appends, before the score, the
 standard deviation over groups of ``g`` examples (ProGAN's minibatch-std channel), so that the critic
 sees how varied a batch is and a generator that gives every latent the same clip is told apart.
 Use it with the hinge loss and Adam betas (0, 0.9).
@@ -70,7 +70,7 @@ class Generator(nn.Module):
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
     """
 
-    def __init__(self, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
+    def __init__(self, *, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4),
                  padding: Literal["zeros", "reflect"] = "zeros", output_root: float = 1.0,
                  output_gain: Literal["none", "free", "tilt"] = "none"):
@@ -132,16 +132,16 @@ class Discriminator(nn.Module):
         channels: width of each strided conv.
         conditioning: ``"concat"`` (input maps), ``"projection"``, ``"both"`` or ``"none"``.
         n_classes_aux: logits of an auxiliary-classifier head on the summed features (0: none).
-        minibatch_std: group size of a minibatch-std channel before the score (0: none).
+        mbstd_group: group size of a minibatch-std channel before the score (0: none).
 
     Shape:
         ``x`` ``(batch, *shape)``, ``c`` ``(batch, c_dim)`` -> ``(batch,)`` [and ``(batch, n_classes_aux)``].
     """
 
-    def __init__(self, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
+    def __init__(self, *, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (16, 32, 64, 128),
                  conditioning: Literal["concat", "projection", "both", "none"] = "concat", n_classes_aux: int = 0,
-                 minibatch_std: int = 0):
+                 mbstd_group: int = 0):
         super().__init__()
         check_choice("conditioning", conditioning, ("concat", "projection", "both", "none"))
         factor = 2 ** len(channels)
@@ -149,9 +149,9 @@ class Discriminator(nn.Module):
         if len(self.shape) != 3 or not channels or self.shape[1] % factor or self.shape[2] % factor:
             raise ParameterError(f"shape {list(shape)} must be (channels, freq, frames) with freq and frames "
                              f"multiples of 2**len(channels) = {factor}")
-        if c_dim < 0 or n_classes_aux < 0 or minibatch_std < 0:
-            raise ParameterError(f"c_dim, n_classes_aux and minibatch_std must be >= 0; got {c_dim}, "
-                             f"{n_classes_aux}, {minibatch_std}")
+        if c_dim < 0 or n_classes_aux < 0 or mbstd_group < 0:
+            raise ParameterError(f"c_dim, n_classes_aux and mbstd_group must be >= 0; got {c_dim}, "
+                             f"{n_classes_aux}, {mbstd_group}")
         self.c_dim = c_dim
         self.conditioning = conditioning if c_dim else "none"
         maps = c_dim if self.conditioning in ("concat", "both") else 0
@@ -161,9 +161,9 @@ class Discriminator(nn.Module):
             layers += [spectral_norm(nn.Conv2d(ch_in, ch, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
             ch_in = ch
         self.body = nn.Sequential(*layers)
-        self.minibatch_std = MinibatchStd(minibatch_std) if minibatch_std else None
+        self.minibatch_std = MinibatchStd(mbstd_group) if mbstd_group else None
         cells = (self.shape[1] // factor) * (self.shape[2] // factor)
-        self.score = spectral_norm(nn.Linear((ch_in + bool(minibatch_std)) * cells, 1))
+        self.score = spectral_norm(nn.Linear((ch_in + bool(mbstd_group)) * cells, 1))
         self.embed = spectral_norm(nn.Linear(c_dim, ch_in, bias=False)) if self.conditioning in (
             "projection", "both") else None
         self.classifier = nn.Linear(ch_in, n_classes_aux) if n_classes_aux else None

@@ -84,11 +84,11 @@ def test_minibatch_std_lets_the_critic_see_batch_variety():
     varied = torch.cat([x[:1], torch.randn(3, 1, 16, 16)])
     same = x[:1].expand(4, -1, -1, -1)
     for group, changes in ((0, False), (4, True)):
-        D = Discriminator(shape=(1, 16, 16), channels=(4, 8), conditioning="none", minibatch_std=group).eval()
+        D = Discriminator(shape=(1, 16, 16), channels=(4, 8), conditioning="none", mbstd_group=group).eval()
         c = torch.zeros(4, 0)
         assert (not torch.allclose(D(varied, c)[0], D(same, c)[0])) == changes
-    with pytest.raises(ValueError, match="minibatch_std must be >= 0"):
-        Discriminator(minibatch_std=-1)
+    with pytest.raises(ValueError, match="mbstd_group must be >= 0"):
+        Discriminator(mbstd_group=-1)
 
 
 def test_reflect_padding_draws_the_edges_like_the_middle():

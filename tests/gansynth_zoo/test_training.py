@@ -297,3 +297,24 @@ def test_sample_writes_one_png_per_digit_of_an_mnist_run(tmp_path):
     assert sorted(p.parent.name for p in (tmp_path / "all").rglob("*.png")) == [str(d) for d in range(10)]
     bad = runner.invoke(main, ["sample", str(run_dir), "--class", "12", "--out", str(out)])
     assert bad.exit_code == 2 and "unknown category '12'" in bad.output
+
+
+def test_models_share_one_contract_and_recorded_arguments_still_build():
+    import inspect
+
+    from gansynth_zoo.registry import MODELS, build_model
+
+    for spec in MODELS.values():  # keyword-only, with the same geometry names
+        for part, needed in ((spec.generator, {"z_dim", "c_dim", "shape"}), (spec.discriminator, {"c_dim", "shape"})):
+            parameters = inspect.signature(part).parameters
+            assert needed <= set(parameters)
+            assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters.values())
+    # arguments as runs recorded them before: DCGAN's channels + image_size, older mbstd spellings
+    old = build_model("dcgan", "generator", {"z_dim": 8, "c_dim": 0, "channels": 1, "image_size": 8,
+                                             "channels_base": 4})
+    assert old(torch.zeros(2, 8), torch.zeros(2, 0)).shape == (2, 1, 8, 8)
+    critic = build_model("sngan", "discriminator", {"c_dim": 0, "shape": [1, 16, 16], "channels": [4, 8],
+                                                    "conditioning": "none", "minibatch_std": 2})
+    assert critic.minibatch_std is not None
+    assert build_model("mp3net", "discriminator", {"shape": [2, 16, 64], "n_blocks": 2,
+                                                   "mbstd_group_size": 2}).head.minibatch_std.group_size == 2
