@@ -80,7 +80,7 @@ def _bare_seconds(name: str, data: TrainingData, steps: int) -> float:
         real, c = data.x[index], data.c[index]
         with torch.no_grad():
             fake = G(torch.randn(batch, z_dim), c)
-        loss_d = losses.d_hinge(D(real, c), D(fake, c))
+        loss_d = losses.d_hinge(D(real, c).score, D(fake, c).score)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
@@ -89,10 +89,10 @@ def _bare_seconds(name: str, data: TrainingData, steps: int) -> float:
         if weight:  # MSGAN: a second latent per example, in one doubled batch
             z = torch.randn(2 * batch, z_dim)
             fake = G(z, torch.cat([c, c]))
-            loss_g = losses.g_hinge(D(fake, torch.cat([c, c]))) + weight * losses.mode_seeking(
+            loss_g = losses.g_hinge(D(fake, torch.cat([c, c])).score) + weight * losses.mode_seeking(
                 fake[:batch], fake[batch:], z[:batch], z[batch:])
         else:
-            loss_g = losses.g_hinge(D(G(torch.randn(batch, z_dim), c), c))
+            loss_g = losses.g_hinge(D(G(torch.randn(batch, z_dim), c), c).score)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

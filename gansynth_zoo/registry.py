@@ -1,6 +1,7 @@
 """The model registry: a name maps to a generator class and a discriminator class.
 
-Every generator is called as ``G(z, c)`` and every discriminator as ``D(x, c)``; ``c_dim = 0``
+Every generator is called as ``G(z, c)`` and every discriminator as ``D(x, c)``, which returns a
+:class:`gansynth_zoo.nn.layers.Critique` (scores, and class logits or ``None``); ``c_dim = 0``
 means unconditional (``c`` is then an empty ``(batch, 0)`` tensor). Constructors take plain keyword
 arguments, checked against their signatures by :func:`build_model` so that a config typo is an error
 that lists the accepted names.

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from gansynth_zoo.nn.layers import Critique
+
 __all__ = ["Discriminator", "Generator", "Maxout"]
 
 
@@ -52,7 +54,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """``D(x, c)`` -> scores ``(batch,)``."""
+    """``D(x, c)`` -> :class:`Critique` of scores ``(batch,)``."""
 
     def __init__(self, *, c_dim: int = 10, shape: Sequence[int] = (1, 28, 28), x_units: int = 240,
                  c_units: int = 50, joint_units: int = 240, pieces: int = 5, joint_pieces: int = 4,
@@ -65,8 +67,8 @@ class Discriminator(nn.Module):
         self.body = nn.Sequential(nn.Dropout(dropout), Maxout(joint, joint_units, joint_pieces), nn.Dropout(dropout),
                                   nn.Linear(joint_units, 1))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> Critique:
         h = self.x_branch(x.flatten(1))
         if self.c_branch is not None:
             h = torch.cat([h, self.c_branch(c.to(x.dtype))], dim=1)
-        return self.body(h).squeeze(1)
+        return Critique(self.body(h).squeeze(1))

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from audiofeat.exceptions import ParameterError
-from gansynth_zoo.nn.layers import append_condition_maps
+from gansynth_zoo.nn.layers import Critique, append_condition_maps
 
 __all__ = ["Discriminator", "Generator"]
 
@@ -72,7 +72,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """``D(x, c)`` -> scores ``(batch,)`` (logits for the non-saturating loss)."""
+    """``D(x, c)`` -> :class:`Critique` of scores ``(batch,)`` (logits for the non-saturating loss)."""
 
     def __init__(self, *, c_dim: int = 0, shape: Sequence[int] = (1, 28, 28), channels_base: int = 64,
                  n_up: int = 2, norm: Literal["batch", "none"] = "batch"):
@@ -91,5 +91,5 @@ class Discriminator(nn.Module):
         self.score = nn.Linear(ch_in * start * start, 1)
         _init_dcgan(self)
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        return self.score(self.body(append_condition_maps(x, c)).flatten(1)).squeeze(1)
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> Critique:
+        return Critique(self.score(self.body(append_condition_maps(x, c)).flatten(1)).squeeze(1))

@@ -36,6 +36,7 @@ from torch import nn
 
 from audiofeat.exceptions import ParameterError
 from gansynth_zoo.nn.layers import (
+    Critique,
     EqualizedConv2d,
     EqualizedLinear,
     LabelEmbedding,
@@ -184,8 +185,8 @@ class Generator(_Progress):
 
 
 class Discriminator(_Progress):
-    """``D(x, c)`` -> scores ``(batch,)`` (critic values or logits, depending on the loss), or
-    ``(scores, class_logits)`` with an auxiliary classifier.
+    """``D(x, c)`` -> :class:`Critique`: scores ``(batch,)`` (critic values or logits, depending on the
+    loss), and class logits with an auxiliary classifier.
 
     Args:
         c_dim: size of the conditioning vector ``c`` (0: unconditional, whatever ``conditioning`` says).
@@ -262,7 +263,7 @@ class Discriminator(_Progress):
         layer = self.from_rgb if top else self.lower_from_rgb[index]  # type: ignore[index]
         return layer(append_condition_maps(x, maps))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> Critique:
         assert_shape(x, [None, *self.shape])
         assert_shape(c, [x.shape[0], self.c_dim])
         maps = self._condition_maps(c)
@@ -278,5 +279,5 @@ class Discriminator(_Progress):
         if self.conditioning == "projection":
             score = score + (self.embed(c) * h).sum(dim=1) / math.sqrt(h.shape[1])  # type: ignore[misc]
         if self.classifier is not None:
-            return score, self.classifier(h)
-        return score
+            return Critique(score, self.classifier(h))
+        return Critique(score)

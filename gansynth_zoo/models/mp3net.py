@@ -80,7 +80,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint as _checkpoint
 
 from audiofeat.exceptions import ParameterError
-from gansynth_zoo.nn.layers import MinibatchStd, assert_shape
+from gansynth_zoo.nn.layers import Critique, MinibatchStd, assert_shape
 
 __all__ = ["Discriminator", "DiscriminatorBlock", "Generator", "GeneratorBlock", "channel_schedule"]
 
@@ -301,7 +301,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """``D(x, c)`` -> critic scores ``(batch,)``, float32 (linear, for WGAN-GP).
+    """``D(x, c)`` -> :class:`Critique` of critic scores ``(batch,)``, float32 (linear, for WGAN-GP).
 
     Args:
         c_dim: must be 0 (MP3net is unconditional).
@@ -342,11 +342,11 @@ class Discriminator(nn.Module):
         self.head = _CriticHead((schedule[-1][2], f0, t0), mbstd_group)
         _init_glorot(self)
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> Critique:
         assert_shape(x, [None, *self.edges[0]])
         h = self.from_input(x)
         assert_shape(h, [x.shape[0], *self.edges[1]])
         for block, edge in zip(self.blocks, self.edges[2:]):
             h = _run(block, h, self.checkpoint)
             assert_shape(h, [x.shape[0], *edge])
-        return self.head(h)
+        return Critique(self.head(h))

@@ -44,7 +44,14 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from audiofeat.exceptions import ParameterError
-from gansynth_zoo.nn.layers import MinibatchStd, append_condition_maps, assert_shape, check_choice, check_geometry
+from gansynth_zoo.nn.layers import (
+    Critique,
+    MinibatchStd,
+    append_condition_maps,
+    assert_shape,
+    check_choice,
+    check_geometry,
+)
 
 __all__ = ["Discriminator", "Generator"]
 
@@ -124,7 +131,7 @@ class SignedRoot(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """``D(x, c)`` -> scores ``(batch,)``, or ``(scores, class_logits)`` with an auxiliary classifier.
+    """``D(x, c)`` -> :class:`Critique`: scores ``(batch,)``, and class logits with an auxiliary classifier.
 
     Args:
         c_dim: size of the conditioning vector (0: unconditional, whatever ``conditioning`` says).
@@ -168,7 +175,7 @@ class Discriminator(nn.Module):
             "projection", "both") else None
         self.classifier = nn.Linear(ch_in, n_classes_aux) if n_classes_aux else None
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> Critique:
         assert_shape(x, [None, *self.shape])
         assert_shape(c, [x.shape[0], self.c_dim])
         inputs = append_condition_maps(x, c) if self.conditioning in ("concat", "both") else x
@@ -179,5 +186,5 @@ class Discriminator(nn.Module):
         if self.embed is not None:
             score = score + (self.embed(c.to(x.dtype)) * pooled).sum(dim=1)
         if self.classifier is not None:
-            return score, self.classifier(pooled)
-        return score
+            return Critique(score, self.classifier(pooled))
+        return Critique(score)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -11,7 +12,15 @@ from torch import nn
 
 from audiofeat.exceptions import ParameterError
 
-__all__ = ["EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "PixelNorm", "append_condition_maps"]
+__all__ = ["Critique", "EqualizedConv2d", "EqualizedLinear", "MinibatchStd", "PixelNorm", "append_condition_maps"]
+
+
+class Critique(NamedTuple):
+    """What every discriminator returns: scores ``(batch,)`` and, with an auxiliary classifier head,
+    class logits ``(batch, n_classes)`` (else ``None``)."""
+
+    score: torch.Tensor
+    logits: torch.Tensor | None = None
 
 
 def append_condition_maps(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:

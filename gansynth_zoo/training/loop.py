@@ -111,9 +111,7 @@ class Trainer:
         """Scores ``(batch,)`` and, for discriminators with a classifier head, class logits."""
         with self._autocast():
             out = self.state.D(x, c)
-        if isinstance(out, tuple):
-            return out[0].float(), out[1].float()
-        return out.float(), None
+        return out.score.float(), None if out.logits is None else out.logits.float()
 
     def d_step(self) -> dict[str, torch.Tensor]:
         cfg, s = self.config.loss, self.state

@@ -44,7 +44,7 @@ def test_block_edges_and_output_shapes(shape, channels, start):
     z, c = torch.randn(5, 8), _labels(5, 3)
     x = G(z, c)
     assert x.shape == (5, *shape) and x.abs().max() <= 1
-    assert D(x, c).shape == (5,)
+    assert D(x, c).score.shape == (5,)
     for i, width in enumerate(channels):
         assert seen[f"G{i}"] == (5, width, start[0] * 2 ** i, start[1] * 2 ** i)
     for i in range(1, len(channels)):  # D block i hands resolution i - 1 the width of i - 1
@@ -66,7 +66,7 @@ def test_conditioning_modes(g_mode, d_mode):
     x = G(z, c)
     assert x.shape == (8, *TINY["shape"])
     assert not torch.allclose(x[:4], x[4:])  # same latents, other labels
-    scores = D(x[:4].repeat(2, 1, 1, 1), c)
+    scores = D(x[:4].repeat(2, 1, 1, 1), c).score
     assert scores.shape == (8,)
     # the critic's score depends on the labels unless it ignores them
     assert torch.allclose(scores[:4], scores[4:]) == (d_mode == "none")
@@ -77,7 +77,7 @@ def test_unconditional_models_take_empty_labels():
     D = Discriminator(c_dim=0, conditioning="projection", **TINY)
     assert G.embed is None and D.embed is None and D.conditioning == "none"
     empty = torch.zeros(3, 0)
-    assert D(G(torch.randn(3, 8), empty), empty).shape == (3,)
+    assert D(G(torch.randn(3, 8), empty), empty).score.shape == (3,)
 
 
 def test_embedding_is_a_sum_of_class_and_subclass_embeddings():
@@ -92,14 +92,15 @@ def test_projection_term_is_the_scaled_inner_product():
     x, c = torch.randn(3, *TINY["shape"]), _labels(3, 4)
     features = D.blocks[0](D.blocks[1](D.blocks[2](D.from_rgb(x))))
     expected = D.score(features).squeeze(1) + (D.embed(c) * features).sum(1) / math.sqrt(TINY["channels"][0])
-    assert torch.allclose(D(x, c), expected, atol=1e-6)
+    assert torch.allclose(D(x, c).score, expected, atol=1e-6)
 
 
 def test_auxiliary_classifier_head():
     D = Discriminator(c_dim=5, conditioning="none", n_classes_aux=7, **TINY)
     scores, logits = D(torch.randn(3, *TINY["shape"]), _labels(3, 5))  # batch 3: mbstd over the whole batch
     assert scores.shape == (3,) and logits.shape == (3, 7)
-    assert isinstance(Discriminator(**TINY)(torch.randn(2, *TINY["shape"]), torch.zeros(2, 0)), torch.Tensor)
+    plain = Discriminator(**TINY)(torch.randn(2, *TINY["shape"]), torch.zeros(2, 0))  # the same type, no logits
+    assert plain.score.shape == (2,) and plain.logits is None
 
 
 def _progressive_pair(cls, **kwargs):

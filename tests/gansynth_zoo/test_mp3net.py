@@ -90,7 +90,7 @@ def test_full_model_geometry_follows_the_spec():
     with torch.device("meta"):
         G, D = Generator(), Discriminator()
         x = G(torch.empty(3, 512), torch.empty(3, 0))
-        scores = D(x, torch.empty(3, 0))
+        scores = D(x, torch.empty(3, 0)).score
     assert x.shape == (3, 2, 128, 16384) and scores.shape == (3,)
     spec = [(4, 2), (16, 4), (64, 8), (256, 16), (1024, 32), (4096, 64), (16384, 128)]  # [time, freq]
     assert [(frames, bins) for _, bins, frames in G.edges[:-1]] == spec
@@ -224,8 +224,8 @@ def test_activation_checkpointing_gives_the_same_gradients_including_the_gradien
     def gradients(G, D):
         fake = G(z, c)
         mixing = torch.Generator().manual_seed(0)
-        gp = losses.gradient_penalty(lambda x: D(x, c), real, fake, generator=mixing)
-        return torch.autograd.grad(-D(fake, c).mean() + 3.0 * gp, [*G.parameters(), *D.parameters()])
+        gp = losses.gradient_penalty(lambda x: D(x, c).score, real, fake, generator=mixing)
+        return torch.autograd.grad(-D(fake, c).score.mean() + 3.0 * gp, [*G.parameters(), *D.parameters()])
 
     for plain, checkpointed in zip(gradients(*nets[0]), gradients(*nets[1])):
         torch.testing.assert_close(plain, checkpointed)
@@ -238,7 +238,7 @@ def test_bfloat16_autocast_keeps_the_output_and_the_score_in_float32():
     z, c = torch.randn(4, 8), torch.zeros(4, 0)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         x = G(z, c)
-        scores = D(x, c)
+        scores = D(x, c).score
         hidden = D.head.dense(D.head.minibatch_std(torch.zeros(4, *D.edges[-1])).flatten(1))
     assert x.dtype == scores.dtype == torch.float32 and hidden.dtype == torch.bfloat16
 

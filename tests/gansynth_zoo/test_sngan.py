@@ -29,7 +29,7 @@ def test_shapes(shape, g_channels, start, d_channels):
     z, c = torch.randn(5, 8), _one_hot(5, 3)
     x = G(z, c)
     assert x.shape == (5, *shape) and x.abs().max() <= 1
-    assert D(x, c).shape == (5,)
+    assert D(x, c).score.shape == (5,)
 
 
 def test_geometry_errors_name_the_fix():
@@ -47,7 +47,7 @@ def test_conditioning_modes_change_the_score_only_when_used(mode):
     D = Discriminator(c_dim=4, shape=(1, 16, 16), channels=(4, 8), conditioning=mode).eval()
     x = torch.randn(3, 1, 16, 16)
     a, b = F.one_hot(torch.tensor([0, 1, 2]), 4).float(), F.one_hot(torch.tensor([3, 3, 3]), 4).float()
-    differs = not torch.allclose(D(x, a), D(x, b))
+    differs = not torch.allclose(D(x, a).score, D(x, b).score)
     assert differs == (mode != "none")
     assert (D.embed is not None) == (mode in ("projection", "both"))
 
@@ -86,7 +86,7 @@ def test_minibatch_std_lets_the_critic_see_batch_variety():
     for group, changes in ((0, False), (4, True)):
         D = Discriminator(shape=(1, 16, 16), channels=(4, 8), conditioning="none", mbstd_group=group).eval()
         c = torch.zeros(4, 0)
-        assert (not torch.allclose(D(varied, c)[0], D(same, c)[0])) == changes
+        assert (not torch.allclose(D(varied, c).score[0], D(same, c).score[0])) == changes
     with pytest.raises(ValueError, match="mbstd_group must be >= 0"):
         Discriminator(mbstd_group=-1)
 
