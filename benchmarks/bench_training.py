@@ -27,6 +27,7 @@ import torch
 
 from benchmarks.common import Section, torch_threads
 from gansynth_zoo import builders
+from gansynth_zoo.builders import trainer_settings
 from gansynth_zoo.config import RunConfig, load_config
 from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.training import losses
@@ -57,7 +58,7 @@ def _trainer_seconds(name: str, data: TrainingData, steps: int) -> float:
     config = _config(name, steps)
     state = builders.build_state(config, data, torch.device("cpu"))
     with tempfile.TemporaryDirectory() as run_dir:
-        trainer = Trainer(config, state, data, run_dir, torch.device("cpu"))
+        trainer = Trainer(trainer_settings(config), state, data, run_dir, torch.device("cpu"))
         start = time.perf_counter()
         trainer.fit()
         return time.perf_counter() - start

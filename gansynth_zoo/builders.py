@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from audiofeat.config import config_to_dict
 from audiofeat.exceptions import ConfigError
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.dataset import TrainingData
@@ -15,10 +16,10 @@ from gansynth_zoo.data.sources import load_training_data
 from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
 from gansynth_zoo.registry import build_model, model_spec
 from gansynth_zoo.training.ema import make_ema
-from gansynth_zoo.training.loop import TrainState
+from gansynth_zoo.training.loop import TrainerSettings, TrainState
 
 __all__ = ["build_critic_transform", "build_data", "build_models", "build_state", "model_kwargs",
-           "state_for_models"]
+           "state_for_models", "trainer_settings"]
 
 
 def build_data(config: RunConfig, split: MnistSplit = "train") -> TrainingData:
@@ -84,3 +85,9 @@ def build_state(config: RunConfig, data: TrainingData, device: torch.device) -> 
     torch.manual_seed(config.train.seed)
     G, D, info = build_models(config, data.shape, data.c_dim, len(data.label_names))
     return state_for_models(config, G.to(device), D.to(device), info)
+
+
+def trainer_settings(config: RunConfig) -> TrainerSettings:
+    """What :class:`gansynth_zoo.training.loop.Trainer` reads of ``config``."""
+    return TrainerSettings(train=config.train, loss=config.loss, optim=config.optim, z_dim=config.model.z_dim,
+                           conditional=config.model.conditional, record=config_to_dict(config))

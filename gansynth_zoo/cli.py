@@ -16,12 +16,12 @@ from gansynth_zoo.data.mnist import SPLITS, load_mnist, mnist_path
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.registry import METRICS, EvalContext, calc_metric, default_metrics
 from gansynth_zoo.evaluation.rtf import format_rtf_table, real_time_factor
+from gansynth_zoo.evaluation.sampling import load_generator
 from gansynth_zoo.pretrained import pretrained_path
 from gansynth_zoo.synthesis import model_vocabulary, sample_files
 from gansynth_zoo.tools.memory import estimate_step_memory, format_memory_estimate
 from gansynth_zoo.tools.study import collect, format_markdown, summarize
 from gansynth_zoo.tools.summary import format_layer_table, layer_table
-from gansynth_zoo.training.checkpoint import load_generator
 from gansynth_zoo.training.run import run_training
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}

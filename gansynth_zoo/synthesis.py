@@ -13,9 +13,8 @@ from audiofeat.datasets.manifest import check_label
 from audiofeat.exceptions import ParameterError
 from audiofeat.io import save_audio
 from gansynth_zoo.data.cache import Representation
-from gansynth_zoo.evaluation.sampling import generate
+from gansynth_zoo.evaluation.sampling import generate, load_generator
 from gansynth_zoo.tools.images import image_grid, write_png
-from gansynth_zoo.training.checkpoint import load_generator
 
 __all__ = ["genre_weights", "model_vocabulary", "requested_labels", "sample_files"]
 
@@ -102,7 +101,7 @@ def sample_files(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, cate
     """Writes ``n`` samples per category (every label when neither categories nor a genre is given)
     and returns their paths.
 
-    ``run_dir`` is a run folder or a ``generator.pt`` file (:func:`gansynth_zoo.training.checkpoint.load_generator`).
+    ``run_dir`` is a run folder or a ``generator.pt`` file (:func:`gansynth_zoo.evaluation.sampling.load_generator`).
     A category is a label (``drums/kick``, ``3``) or a whole class (``drums``; :func:`requested_labels`).
     Audio models write ``out_dir/<class>/<subclass>/sample_000.wav`` with a spectrogram PNG beside it;
     image models (MNIST) write ``out_dir/<label>/sample_000.png``; an unconditional model writes

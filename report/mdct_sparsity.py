@@ -20,7 +20,7 @@ import torch
 
 from gansynth_zoo.data.cache import Representation, load_cache_data
 from gansynth_zoo.evaluation.mdct import mdct_and_threshold
-from gansynth_zoo.training.checkpoint import load_generator
+from gansynth_zoo.evaluation.sampling import load_generator
 
 BAND_BINS = 16
 

@@ -20,10 +20,9 @@ from audiofeat.config import config_from_dict
 from gansynth_zoo import builders
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.cache import Representation
-from gansynth_zoo.evaluation.sampling import generate
+from gansynth_zoo.evaluation.sampling import generate, load_generator
 from gansynth_zoo.synthesis import genre_weights
 from gansynth_zoo.tools.images import image_grid, write_png
-from gansynth_zoo.training.checkpoint import load_generator
 
 
 @click.command()

@@ -97,3 +97,14 @@ def test_audiofeat_never_imports_gansynth_zoo():
     graph, _ = import_graph(ROOT)
     assert not [m for m, deps in graph.items() if m.startswith("audiofeat") and
                 any(d.startswith("gansynth_zoo") for d in deps)]
+
+
+def test_the_trainer_imports_no_model_and_no_run_config():
+    graph, _ = import_graph(ROOT)
+    seen, todo = set(), ["gansynth_zoo.training.loop"]
+    while todo:  # everything the training loop imports, directly or not
+        module = todo.pop()
+        seen.add(module)
+        todo += [m for m in graph[module] if m not in seen]
+    assert not [m for m in seen if m.startswith("gansynth_zoo.models") or m == "gansynth_zoo.registry"]
+    assert "RunConfig" not in (ROOT / "gansynth_zoo/training/loop.py").read_text()

@@ -1,11 +1,10 @@
 """MP3net's psychoacoustic model: masking threshold, inaudible noise and perceptual filters.
 
-The model is the one MP3net trains with (van den Broek 2021, section 2.2; its ``audiocodec``
-``PsychoacousticModel`` with ``bark_bands_n=24, alpha=0.6``), written after the step-by-step
-description of the MP3net paper (van den Broek 2021, section 2). Everything works per frame and per channel on
-MDCT amplitudes ``A_k`` in MP3net's scale (``mdct(..., norm="mp3net")``), where an amplitude of 1
-is 120 dB (intensity ``A^2 = 1e-12`` is 0 dB) and intensities are floored at ``eps = 1e-14``
-(-20 dB). For one frame:
+The model is the one MP3net trains with: the MP3net paper (van den Broek 2021, section 2) and the
+``PsychoacousticModel`` of its reference code with ``bark_bands_n=24, alpha=0.6``. Everything works
+per frame and per channel on MDCT amplitudes ``A_k`` in MP3net's scale (``mdct(..., norm="mp3net")``),
+where an amplitude of 1 is 120 dB (intensity ``A^2 = 1e-12`` is 0 dB) and intensities are floored at
+``eps = 1e-14`` (-20 dB). For one frame:
 
 1. Bins to Bark. ``W[k, j]`` is the fraction of bin ``k``'s interval ``[k, k + 1) * fs / (2N)`` Hz
    that lies in Bark band ``j``; the bands split ``[0, max_bark]`` into equal widths on the scale
@@ -14,14 +13,12 @@ is 120 dB (intensity ``A^2 = 1e-12`` is 0 dB) and intensities are floored at ``e
    intensities ``A_k^2`` of all bins of the frame, ``GM`` the geometric mean of ``max(eps, A_k^2)``
    and ``AM`` the arithmetic mean (0 for white noise, 1 for a pure tone).
 3. Masking offset of maskee band ``j`` in dB: ``O_j = (1 - drown) (tau (b_j + 9) + 5.5)`` with
-   ``b_j = linspace(0, max_bark, n_bark_bands)[j]`` (the spec's ``b_j``, not the band mid-points).
+   ``b_j = linspace(0, max_bark, n_bark_bands)[j]`` (not the band mid-points).
 4. Spreading function (Schroeder, Zoelzer eq. 9.15)
    ``S(dz) = 15.81 + 7.5 (dz + 0.474) - 17.5 sqrt(1 + (dz + 0.474)^2)`` dB, ``dz`` the maskee's Bark
    distance above the masker. ``spreading_grid="mp3net"`` (default) reproduces MP3net's grid:
    ``S`` is sampled on ``linspace(-max_bark, max_bark, 2 n_bark_bands)`` and the matrix entry for
-   masker ``i`` and maskee ``j`` is sample ``n_bark_bands - i + j``, so the step is
-   ``2 max_bark / (2 n_bark_bands - 1)`` (0.920 Bark, not the band width 0.9008) and the diagonal
-   sits at ``dz = max_bark / (2 n_bark_bands - 1)`` (+0.46 Bark, -1.13 dB). ``"centered"`` uses
+   masker ``i`` and maskee ``j`` is sample ``n_bark_bands - i + j``. ``"centered"`` uses
    ``dz = (j - i) * band_width`` instead.
 5. Non-linear superposition with ``alpha``:
    ``I_mask,j = max(eps, sum_i max(eps, I_i)^alpha 10^(alpha S_ij / 10) 10^(-alpha O_j / 10))^(1/alpha)``.
@@ -40,25 +37,14 @@ spreading_grid)``; they are built once in float64 (:func:`psychoacoustic_matrice
 cast to the input's dtype, so the threshold costs three small matrix products and a handful of
 element-wise operations per frame.
 
-dtypes: float64, float32 and bfloat16 are computed in their own dtype (bfloat16 has float32's
-exponent range, so ``eps`` survives); float16 is refused because ``eps = 1e-14`` underflows in it.
+dtypes: float64, float32 and bfloat16 are computed in their own dtype (the constants are cast to
+it and every step runs in it); float16 is refused because ``eps = 1e-14`` underflows in it.
 Everything is differentiable (the gradient flows through ``A`` and through ``T(A)``, as in MP3net);
 every ``pow``, ``log`` and ``sqrt`` sees a value clamped to at least ``eps``, so gradients stay finite
-at zero input.
+at zero input. Tonality is returned as ``(..., frames)``. ``spreading_grid="centered"``,
+:func:`psychoacoustic_hard_filter` and :func:`perceptual_entropy` are additions to MP3net's model.
 
-As in MP3net, the constants are cast to the compute dtype and every step runs in it. On a
-music-like test signal, float32 thresholds are within 1e-6 of float64 (relative); bfloat16
-thresholds are off by 0.6% (median) and 3% at most, and tonality by 0.006.
-
-Deviations from the spec and additions, all deliberate:
-
-- Layout is ``(..., n_bins, frames)`` (audiofeat's time-frequency layout) instead of MP3net's
-  ``[batch, blocks, freq, channels]``; tonality is returned as ``(..., frames)``.
-- ``spreading_grid="centered"`` is an addition; the default reproduces MP3net's offset grid.
-- :func:`psychoacoustic_hard_filter` is not in the spec. It zeroes the coefficients below threshold;
-  an early audiocodec version replaced them by 1e-6 instead.
-- :func:`perceptual_entropy` is not part of MP3net. It is Johnston's PE adapted to a real MDCT
-  (see its docstring) and exists for the compression report.
+Design notes, precision measurements and deviations from the paper: docs/models.md.
 
 References:
     K. van den Broek, "MP3net: coherent, minute-long music generation from raw audio with a simple

@@ -60,8 +60,7 @@ from gansynth_zoo.evaluation.metrics.classifier import (
 from gansynth_zoo.evaluation.metrics.diversity import diversity_report, mean_pairwise_distance
 from gansynth_zoo.evaluation.metrics.frechet import frechet_distance, kernel_distance
 from gansynth_zoo.evaluation.metrics.ndb import ndb_jsd
-from gansynth_zoo.evaluation.sampling import generate
-from gansynth_zoo.training.checkpoint import load_generator
+from gansynth_zoo.evaluation.sampling import generate, load_generator
 
 __all__ = ["evaluate_audio", "format_genre_table", "format_subclass_table", "genre_labels", "split_indices",
            "through_audio"]

@@ -35,9 +35,8 @@ from gansynth_zoo.evaluation.metrics.classifier import (
 from gansynth_zoo.evaluation.metrics.diversity import diversity_report
 from gansynth_zoo.evaluation.metrics.frechet import frechet_distance
 from gansynth_zoo.evaluation.metrics.ndb import jensen_shannon, ndb_jsd
-from gansynth_zoo.evaluation.sampling import generate
+from gansynth_zoo.evaluation.sampling import generate, load_generator
 from gansynth_zoo.tools.images import image_grid, write_png
-from gansynth_zoo.training.checkpoint import load_generator
 
 __all__ = ["digit_classifier", "evaluate_digits"]
 
@@ -89,7 +88,7 @@ def evaluate_digits(run_dir: str | os.PathLike, *, classifier_path: str | os.Pat
     if conditional:
         result["conditional_accuracy"] = accuracy(probs, labels)
         result["conditional_accuracy_per_class"] = per_class_accuracy(probs, labels, 10)
-    # diversity beside quality (issue 8): within-digit spread, and bins of real training images
+    # diversity beside quality: within-digit spread, and bins of real training images (docs/models.md)
     by = labels if conditional else predicted
     result.update(diversity_report("pixels", images, by, test.x, test.labels))
     result.update(diversity_report("embedding", torch.from_numpy(fake_embedding), by,

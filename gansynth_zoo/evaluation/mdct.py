@@ -46,7 +46,8 @@ from audiofeat.functional.psychoacoustic import masking_threshold, tonality
 from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.metrics.frechet import frechet_distance
-from gansynth_zoo.training.checkpoint import list_checkpoints, load_generator
+from gansynth_zoo.evaluation.sampling import load_generator
+from gansynth_zoo.training.checkpoint import list_checkpoints
 
 __all__ = ["SCORES", "band_statistics", "evaluate_mdct", "example_scores", "score_mdct"]
 

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from gansynth_zoo.data.cache import Representation
-from gansynth_zoo.training.checkpoint import load_generator
+from gansynth_zoo.evaluation.sampling import load_generator
 
 __all__ = ["format_rtf_table", "real_time_factor"]
 

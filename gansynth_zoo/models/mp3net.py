@@ -28,42 +28,22 @@ Channels (:func:`channel_schedule`). Generator block ``i = 0 .. n_blocks - 1`` (
 ``C0`` is the deepest width (512). The start grid is ``F0 = n_bins / 2^n_blocks`` bins by
 ``T0 = frames / 4^n_blocks`` frames, so the geometry follows from ``shape`` and ``n_blocks``:
 
-- 95 s model (paper): ``shape = (2, 128, 16384)``, 6 blocks, ``channels_base = 16``, start
-  ``(512, 2, 4)``; 58,981,762 parameters in G and 59,088,225 in D.
-- 5 s model (paper): ``shape = (2, 128, 1024)``, 5 blocks, ``channels_base = 128``, start
-  ``(512, 4, 1)``; 63,901,698 parameters in G and 64,297,217 in D.
+- 95 s model (paper): ``shape = (2, 128, 16384)``, 6 blocks, ``channels_base = 16``, start ``(512, 2, 4)``.
+- 5 s model (paper): ``shape = (2, 128, 1024)``, 5 blocks, ``channels_base = 128``, start ``(512, 4, 1)``.
 
-The 95 s counts are exactly the ones the spec measured from the reference code; the paper gives
-"64M" for the 5 s model. Shapes are asserted at every block edge (:func:`assert_shape`); the
-expected ones are in the ``edges`` attribute of both networks.
+Shapes are asserted at every block edge (:func:`assert_shape`); the expected ones are in the
+``edges`` attribute of both networks.
 
 Data. A cache window of ``L = 128 * frames`` samples has ``frames + 1`` MDCT frames
-(``mdct(..., norm="mp3net")``); the run configs keep the first ``frames`` (``data.frames``), so
-``pipelines/features/music-95s.toml`` has windows of 2,097,152 samples (95.25 s), as in the spec.
-(The reference slices the MDCT of whole tracks, so its first frame of a slice sees the preceding
-audio where a cache window's first frame sees zero padding.)
+(``mdct(..., norm="mp3net")``); the run configs keep the first ``frames`` (``data.frames``).
 Training adds MP3net's psychoacoustic noise to every critic input
 (:class:`gansynth_zoo.nn.psychoacoustic.PsychoacousticNoise`, ``loss.psychoacoustic_noise``).
 
-Deviations from the spec, all deliberate:
-
-- Layout: NCHW ``(batch, channels, freq, frames)`` instead of NHWC ``[batch, time, freq, channels]``,
-  so the spec's stride ``(time, freq)`` is ``(freq, time)`` here.
-- Padding: PyTorch's symmetric padding (``Conv2d(k3, padding=1)``; ``ConvTranspose2d(k3, padding=1,
-  output_padding=1)`` on strided axes) instead of TensorFlow's asymmetric ``same`` padding. Shapes
-  are identical; on stride-2 axes the features are shifted by one position (spec gotcha 8).
-- The generator's 1x1 balancing layers are ``Conv2d`` rather than transposed convolutions (the same
-  map up to a transpose of the weight, with the same parameter count).
-- Minibatch standard deviation: ProGAN's grouped version (:class:`MinibatchStd`, groups of
-  ``mbstd_group``) instead of the reference's cross-TPU-replica layer, which degenerates on one
-  device (spec gotcha 10). It sits after the last block, as in the reference code (the paper says
-  before it).
-- The TPU ``split_to_batch`` trick and the (unused) progressive-growing machinery are left out.
-- Generalised geometry and widths (``shape``, ``n_blocks``, ``channels_base``, ``channels_max``) for
-  smaller configs; the critic's hidden Dense has ``C0`` units (512 in the spec).
-- ``checkpoint=True`` (not in the reference) recomputes each block's activations in the backward
-  pass (``torch.utils.checkpoint``) to save memory.
-- Unconditional only, like MP3net: ``c_dim`` must be 0 (``c`` is the empty ``(batch, 0)`` tensor).
+Unlike the paper, tensors are NCHW and padding is PyTorch's symmetric padding; the minibatch
+standard deviation is ProGAN's grouped version (:class:`MinibatchStd`) after the last block;
+``checkpoint=True`` recomputes each block's activations in the backward pass to save memory.
+Unconditional only, like MP3net: ``c_dim`` must be 0 (``c`` is the empty ``(batch, 0)`` tensor).
+Parameter counts, design notes and deviations from the paper: docs/models.md.
 
 References:
     K. van den Broek, "MP3net: coherent, minute-long music generation from raw audio with a simple

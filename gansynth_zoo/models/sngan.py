@@ -1,29 +1,18 @@
 """A small conditional GAN for spectrograms in the SNGAN recipe (Miyato et al. 2018), sized for CPUs.
 
-Where GANSynth (:mod:`gansynth_zoo.models.gansynth`) is faithful to the paper and made for
-accelerators, this pair is what learns the conditioning on two CPU cores (docs/conditioning.md has
-the trials): a DCGAN-shaped network with the training recipe that small-data GANs rely on.
+A DCGAN-shaped network with the training recipe that small-data GANs rely on; it learns the
+conditioning on two CPU cores, where :mod:`gansynth_zoo.models.gansynth` is made for accelerators.
 
 Generator: ``[z, c]`` -> linear -> a ``channels[0] x start`` map -> batch norm, ReLU; then each
-further width is nearest x2 upsampling -> 3x3 conv -> batch norm -> ReLU (resize-convolution, which
-does not make the checkerboard texture of strided transposed convolutions; Odena et al. 2016), and
-a final 3x3 conv with tanh. ``shape[1:] == start * 2**(len(channels) - 1)``. ``padding = "reflect"``
-pads the convolutions with the map's own edge instead of zeros, so that the borders of a window cut
-from a longer signal (MDCT frames of music) are not drawn differently from its middle.
-``output_root = r`` follows the tanh by the signed ``r``-th root, ``sign(t) |t|^(1/r)`` (smoothed at
-0): a network's output is densest around 0, while the cube roots of real MDCT coefficients are
-rarest there (the cube root of a roughly Gaussian variable has a density that vanishes at 0), so a
-generator that writes the cube root directly makes spectra that are too sparse; the root moves its
-output's mass away from 0. ``output_gain = "free"`` multiplies the output by a learned gain per
-channel and frequency row, ``exp(g)`` with ``g`` starting at 0, so that the spectral tilt (tens of dB
-between low and high bands) is one parameter per row rather than something every latent must draw;
-``g`` is stored divided by :data:`GAIN_RATE`, so that Adam, whose steps are about the learning rate
-whatever the gradient, can move it by tens of dB within a few thousand steps. ``"tilt"`` removes the
-mean over rows from ``g`` per channel: the gain shapes the spectrum only, and the level stays with
-the network, so that gain and network cannot trade the output's scale between them (with ``"free"``
-the whole-corpus run of issue 17 let every row's gain drift down by 20 dB while the clips grew
-quieter and sparser). Tried as that run's fix (trial L, docs/results.md), it failed: after the
-signed root the network cannot make its output as quiet as real cube-root MDCTs, and the critic won.
+further width is nearest x2 upsampling -> 3x3 conv -> batch norm -> ReLU (resize-convolution;
+Odena et al. 2016), and a final 3x3 conv with tanh. ``shape[1:] == start * 2**(len(channels) - 1)``.
+``padding = "reflect"`` pads the convolutions with the map's own edge instead of zeros (for windows
+cut from a longer signal). ``output_root = r`` follows the tanh by the signed ``r``-th root,
+``sign(t) |t|^(1/r)`` (smoothed at 0), which moves the output's mass away from 0 (for cube-root
+MDCTs). ``output_gain = "free"`` multiplies the output by a learned gain ``exp(g)`` per channel and
+frequency row, ``g`` starting at 0 and stored divided by :data:`GAIN_RATE`; ``"tilt"`` removes the
+mean over rows from ``g`` per channel, so that the gain shapes the spectrum and the level stays
+with the network.
 
 Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
@@ -33,6 +22,9 @@ normalised linear score; with ``conditioning = "projection"`` the score also get
 standard deviation over groups of ``g`` examples (ProGAN's minibatch-std channel), so that the critic
 sees how varied a batch is and a generator that gives every latent the same clip is told apart.
 Use it with the hinge loss and Adam betas (0, 0.9).
+
+Design notes and the history of the output options: docs/models.md; the conditioning trials:
+docs/conditioning.md.
 """
 from __future__ import annotations
 

@@ -5,12 +5,13 @@ standard deviation ``T / 6`` to real and generated MDCTs before every discrimina
 masking threshold of the clean MDCT, so that the critic cannot see what the ear would not hear.
 For real data ``T`` is precomputed from the clean audio (the feature cache's ``threshold``); for
 generated data it is computed on the fly from the generator's output, and gradients flow both
-through the MDCT and through ``T(MDCT)``, as in the reference code.
+through the MDCT and through ``T(MDCT)``.
 
-Two options serve the CPU models and the ablation of issue 17: ``shape="white"`` replaces the noise
-by white Gaussian noise of the same power per example (the psychoacoustic shaping removed), and
-``scale="cbrt"`` applies the noise to the linear amplitudes of models that see the signed cube root
-of the MDCT (:func:`audiofeat.functional.normalization.compand`): expand, add noise, compand.
+Two options: ``shape="white"`` replaces the noise by white Gaussian noise of the same power per
+example (the psychoacoustic shaping removed), and ``scale="cbrt"`` applies the noise to the linear
+amplitudes of models that see the signed cube root of the MDCT
+(:func:`audiofeat.functional.normalization.compand`): expand, add noise, compand.
+Design notes: docs/models.md.
 """
 from __future__ import annotations
 

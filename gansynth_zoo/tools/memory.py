@@ -76,6 +76,7 @@ from torch import nn
 
 from audiofeat.exceptions import ParameterError
 from gansynth_zoo import builders
+from gansynth_zoo.builders import trainer_settings
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.nn.psychoacoustic import PsychoacousticNoise
@@ -268,7 +269,7 @@ def estimate_step_memory(config: RunConfig, batch_size: int | None = None, *,
         G, D, info = builders.build_models(config, shape, c_dim)
     state = builders.state_for_models(config, G, D, info)
     transform, transform_buffers = _meta_critic_transform(config, shape[1])
-    trainer = _MetaTrainer(config, state, data, ".", _META, critic_transform=transform)
+    trainer = _MetaTrainer(trainer_settings(config), state, data, ".", _META, critic_transform=transform)
     weights = [*G.parameters(), *G.buffers(), *D.parameters(), *D.buffers(), *transform_buffers]
     G.train()
     D.train()

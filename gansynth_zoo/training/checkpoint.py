@@ -4,8 +4,8 @@
 arguments, every state dict (G, D, G_ema, both optimisers), the resolved config, the data description
 and every random-number state. ``generator.pt`` (for inference) holds the model name, the generator's
 arguments, the EMA weights and the data description (label names, feature parameters), so sampling
-needs neither the config nor the training data (:func:`load_generator`). Only tensors and plain
-containers are stored.
+needs neither the config nor the training data (:func:`gansynth_zoo.evaluation.sampling.load_generator`).
+Only tensors and plain containers are stored.
 """
 from __future__ import annotations
 
@@ -20,9 +20,8 @@ import torch
 
 from audiofeat._files import atomic_path
 from audiofeat.exceptions import ParameterError, WriteError
-from gansynth_zoo.registry import build_model
 
-__all__ = ["FORMAT_VERSION", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "load_generator",
+__all__ = ["FORMAT_VERSION", "latest_checkpoint", "list_checkpoints", "load_checkpoint",
            "load_latest_intact", "save_atomic"]
 
 FORMAT_VERSION = 1
@@ -84,16 +83,3 @@ def load_latest_intact(run_dir: str | os.PathLike, warn: Callable[[str], None] |
             if warn:
                 warn(f"warning: {path} is unreadable ({str(error).splitlines()[0]}); trying an older checkpoint")
     return None
-
-
-def load_generator(source: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
-    """The EMA generator of a run folder (its ``generator.pt``), of a ``generator.pt``-format file or
-    of a training checkpoint (``ckpt-*.pt``), in eval mode, and the export's metadata."""
-    source = Path(source)
-    export = load_checkpoint(source / "generator.pt" if source.is_dir() else source)
-    if "model" in export:  # a training checkpoint: the same metadata under the trainer's names
-        export = {**export, "model_name": export["model"]["name"], "generator_kwargs": export["model"]["generator"],
-                  "z_dim": export["model"]["generator"]["z_dim"]}
-    G = build_model(export["model_name"], "generator", export["generator_kwargs"])
-    G.load_state_dict(export["G_ema"])
-    return G.to(device).eval(), export

@@ -1,9 +1,8 @@
 """Exponential moving average of a model's weights (Karras et al. 2018; GANSynth uses decay 0.999).
 
 The decay is warmed up as TensorFlow's ``ExponentialMovingAverage`` does with ``num_updates``
-(:func:`ema_decay_at`): with a fixed 0.999 from step 0, 0.999**1600 = 20 % of a 1,600-step run's
-average is still the random initial weights, and the demo's EMA generator scored 24 % where its raw
-generator scored 74 % (docs/conditioning.md).
+(:func:`ema_decay_at`), so that the average of a short run does not keep the random initial weights
+(with a fixed 0.999, 0.999**1600 = 20 % of a 1,600-step run's average; docs/conditioning.md).
 """
 from __future__ import annotations
 

@@ -20,9 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from audiofeat._files import atomic_path
-from audiofeat.config import config_to_dict
 from audiofeat.exceptions import AudiofeatError
-from gansynth_zoo.config import RunConfig
+from gansynth_zoo.config import LossConfig, OptimConfig, TrainConfig
 from gansynth_zoo.data.dataset import Batch, TrainingData
 from gansynth_zoo.training import losses
 from gansynth_zoo.training.augment import augment
@@ -57,11 +56,30 @@ class TrainState:
     model: dict[str, Any] = field(default_factory=dict)  # name and constructor kwargs of G and D
 
 
+@dataclass(frozen=True)
+class TrainerSettings:
+    """The parts of a run config the training loop reads.
+
+    Attributes:
+        train, loss, optim: the run config's tables of the same names.
+        z_dim: latent size of the generator.
+        conditional: whether the models see the batch's conditioning vectors (else an empty ``c``).
+        record: the resolved run config as a plain dict, written into every checkpoint.
+    """
+
+    train: TrainConfig
+    loss: LossConfig
+    optim: OptimConfig
+    z_dim: int
+    conditional: bool
+    record: dict[str, Any]
+
+
 class Trainer:
     """Runs and checkpoints a :class:`TrainState` on a :class:`TrainingData`.
 
     Args:
-        config: the resolved run config.
+        settings: what the loop reads of the run config (:func:`gansynth_zoo.builders.trainer_settings`).
         state: models, optimisers and random generators.
         data: the training set (on the CPU; batches are moved to ``device``).
         run_dir: where ``metrics.jsonl`` and checkpoints go.
@@ -69,18 +87,18 @@ class Trainer:
         status: called with a one-line status every ``log_every`` steps (the CLI prints it).
     """
 
-    def __init__(self, config: RunConfig, state: TrainState, data: TrainingData, run_dir: str | Path,
+    def __init__(self, settings: TrainerSettings, state: TrainState, data: TrainingData, run_dir: str | Path,
                  device: torch.device, status: Callable[[str], None] | None = None,
                  critic_transform: CriticTransform | None = None):
-        self.config = config
+        self.settings = settings
         self.critic_transform = critic_transform
         self.state = state
         self.data = data
         self.run_dir = Path(run_dir)
         self.device = device
         self.status = status
-        self.z_dim = config.model.z_dim
-        self.amp = config.train.amp and device.type == "cuda"
+        self.z_dim = settings.z_dim
+        self.amp = settings.train.amp and device.type == "cuda"
 
     # --- one step ------------------------------------------------------------------------------
 
@@ -88,9 +106,9 @@ class Trainer:
         return torch.randn(n, self.z_dim, generator=self.state.z_generator).to(self.device)
 
     def _batch(self) -> Batch:
-        train = self.config.train
+        train = self.settings.train
         b = self.data.sample(train.batch_size, self.state.data_generator, balanced=train.balance_labels)
-        if not self.config.model.conditional:  # unconditional models get an empty (batch, 0) c
+        if not self.settings.conditional:  # unconditional models get an empty (batch, 0) c
             b = b._replace(c=b.c[:, :0])
         elif train.condition_dropout:
             b = b._replace(c=self.data.drop_conditions(b.c, train.condition_dropout, self.state.data_generator))
@@ -105,7 +123,7 @@ class Trainer:
     def _transform(self, x: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
         """The discriminator's view of ``x``: the critic transform, then the DiffAugment policies."""
         x = x if self.critic_transform is None else self.critic_transform(x, aux)
-        return augment(x, self.config.loss.augment, self.state.z_generator)
+        return augment(x, self.settings.loss.augment, self.state.z_generator)
 
     def _critic(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scores ``(batch,)`` and, for discriminators with a classifier head, class logits."""
@@ -114,7 +132,7 @@ class Trainer:
         return out.score.float(), None if out.logits is None else out.logits.float()
 
     def d_step(self) -> dict[str, torch.Tensor]:
-        cfg, s = self.config.loss, self.state
+        cfg, s = self.settings.loss, self.state
         real, c, labels, aux = self._batch()
         z = self._latents(real.shape[0])
         with torch.no_grad(), self._autocast():
@@ -159,7 +177,7 @@ class Trainer:
         return fake_1, self.state.G(z_2, c).float()
 
     def g_step(self) -> dict[str, torch.Tensor]:
-        cfg, s = self.config.loss, self.state
+        cfg, s = self.settings.loss, self.state
         real, c, labels, _ = self._batch()
         n = c.shape[0]
         pairs = cfg.mode_seeking > 0
@@ -191,21 +209,21 @@ class Trainer:
         s.opt_g.zero_grad(set_to_none=True)
         total.backward()
         s.opt_g.step()
-        update_ema(s.G_ema, s.G, ema_decay_at(self.config.train.ema_decay, s.step))
+        update_ema(s.G_ema, s.G, ema_decay_at(self.settings.train.ema_decay, s.step))
         out["loss/g"] = total.detach()
         return out
 
     def _grow(self) -> None:
         """Sets the progressive stage and fade of both networks from the images seen so far."""
-        train = self.config.train
+        train = self.settings.train
         for net in (self.state.G, self.state.D):
             grow(net, self.state.step * train.batch_size, stable_images=train.stable_images,
                  fade_images=train.fade_images)
 
     def _schedule(self) -> None:
         """Sets both learning rates for this step (``optim.decay_start``)."""
-        optim = self.config.optim
-        scale = optim.lr_scale(self.state.step, self.config.train.steps)
+        optim = self.settings.optim
+        scale = optim.lr_scale(self.state.step, self.settings.train.steps)
         for opt, lr in ((self.state.opt_g, optim.lr_g), (self.state.opt_d, optim.lr_d)):
             for group in opt.param_groups:
                 group["lr"] = lr * scale
@@ -217,9 +235,9 @@ class Trainer:
         self.state.G.train()
         self.state.D.train()
         scalars: dict[str, float] = {}
-        for _ in range(self.config.loss.n_critic):
+        for _ in range(self.settings.loss.n_critic):
             for key, value in self.d_step().items():
-                scalars[key] = scalars.get(key, 0.0) + float(value.detach()) / self.config.loss.n_critic
+                scalars[key] = scalars.get(key, 0.0) + float(value.detach()) / self.settings.loss.n_critic
         scalars.update({k: float(v.detach()) for k, v in self.g_step().items()})
         self.state.step += 1
         bad = {k: v for k, v in scalars.items() if not math.isfinite(v)}
@@ -233,7 +251,7 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------------------
 
     def fit(self) -> TrainState:
-        """Trains until ``config.train.steps``, logging and checkpointing on the way.
+        """Trains until ``train.steps``, logging and checkpointing on the way.
 
         Each ``metrics.jsonl`` record holds the step, ``sec_per_step`` (wall time per step since the
         previous record), the mean of every scalar since the previous record and, for energy
@@ -243,7 +261,7 @@ class Trainer:
         included. After a resume they count from the resume, not from step 0. CPU time does not
         include work done on a GPU (``peak_gpu_mb`` is logged on CUDA).
         """
-        train = self.config.train
+        train = self.settings.train
         window: dict[str, list[float]] = {}
         last_time, last_step = time.perf_counter(), self.state.step
         start_time, start_cpu = last_time, time.process_time()
@@ -282,7 +300,7 @@ class Trainer:
             "model": s.model,
             "G": s.G.state_dict(), "D": s.D.state_dict(), "G_ema": s.G_ema.state_dict(),
             "opt_g": s.opt_g.state_dict(), "opt_d": s.opt_d.state_dict(),
-            "config": config_to_dict(self.config),
+            "config": self.settings.record,
             "data": self.data.info,
             "label_names": list(self.data.label_names),
             "rng": {"z": s.z_generator.get_state(), "data": s.data_generator.get_state(),
@@ -300,7 +318,7 @@ class Trainer:
                              "label_names": list(self.data.label_names),
                              "conditioning": self.data.conditioning(torch.arange(len(self.data.label_names)))}),
                     self.run_dir / "generator.pt")
-        for old in list_checkpoints(self.run_dir)[:-self.config.train.keep_checkpoints]:
+        for old in list_checkpoints(self.run_dir)[:-self.settings.train.keep_checkpoints]:
             old.unlink()
         return path
 

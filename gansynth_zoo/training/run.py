@@ -11,7 +11,7 @@ import torch
 
 from audiofeat.config import config_hash, config_to_dict
 from audiofeat.exceptions import ConfigError
-from gansynth_zoo.builders import build_critic_transform, build_data, build_state
+from gansynth_zoo.builders import build_critic_transform, build_data, build_state, trainer_settings
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.training.checkpoint import load_latest_intact
 from gansynth_zoo.training.loop import Trainer
@@ -47,7 +47,7 @@ def run_training(config: RunConfig, *, out: str | Path = "runs", device: torch.d
     else:
         run_dir = new_run_dir(out, config)
     state = build_state(config, data, device)
-    trainer = Trainer(config, state, data, run_dir, device, status,
+    trainer = Trainer(trainer_settings(config), state, data, run_dir, device, status,
                       critic_transform=build_critic_transform(config, data, device))
     if found is not None:
         checkpoint_path, checkpoint = found

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from gansynth_zoo import builders
+from gansynth_zoo.builders import trainer_settings
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.training.loop import Trainer
@@ -60,7 +61,7 @@ def test_config_takes_one_step_on_cpu(path, tmp_path):
                                 "train.checkpoint_every=1"])
     data = _stand_in(config)
     state = builders.build_state(config, data, torch.device("cpu"))
-    Trainer(config, state, data, tmp_path, torch.device("cpu")).fit()
+    Trainer(trainer_settings(config), state, data, tmp_path, torch.device("cpu")).fit()
     record = json.loads((tmp_path / "metrics.jsonl").read_text())
     assert record["step"] == 1 and all(torch.isfinite(torch.tensor(v)) for k, v in record.items() if "/" in k)
     checkpoint = torch.load(tmp_path / "ckpt-00000001.pt", map_location="cpu", weights_only=True)

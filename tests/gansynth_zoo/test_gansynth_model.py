@@ -13,6 +13,7 @@ from audiofeat.config import load_config as load_feature_config
 from audiofeat.exceptions import ConfigError
 from audiofeat.features import FeatureConfig, FeatureExtractor
 from gansynth_zoo import builders
+from gansynth_zoo.builders import trainer_settings
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.models.gansynth import Discriminator, Generator
@@ -309,7 +310,7 @@ def test_builds_through_the_registry_and_trains_one_step(tmp_path):
     assert state.model["discriminator"] == {"c_dim": 4, "shape": [2, 32, 8], "channels": [8, 8, 4],
                                             "start": [8, 2], "conditioning": "none", "n_classes_aux": 4}
     before = [p.detach().clone() for p in state.G.parameters()]
-    scalars = Trainer(config, state, data, tmp_path, torch.device("cpu")).train_step()
+    scalars = Trainer(trainer_settings(config), state, data, tmp_path, torch.device("cpu")).train_step()
     assert {"loss/gp", "loss/drift", "loss/ac_real", "loss/ac_fake"} <= set(scalars)
     assert all(math.isfinite(v) for v in scalars.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, state.G.parameters()))

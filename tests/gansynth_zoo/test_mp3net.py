@@ -17,6 +17,7 @@ from audiofeat.exceptions import ConfigError
 from audiofeat.features import FeatureConfig
 from audiofeat.functional import compand, masking_threshold, mdct
 from gansynth_zoo import builders
+from gansynth_zoo.builders import trainer_settings
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.dataset import TrainingData
@@ -257,7 +258,7 @@ def test_every_config_builds_and_takes_one_step_on_cpu(path, tmp_path):
     data = _music(small.data.shape, features)
     state = builders.build_state(small, data, CPU)
     before = [p.detach().clone() for p in (*state.G.parameters(), *state.D.parameters())]
-    trainer = Trainer(small, state, data, tmp_path, CPU,
+    trainer = Trainer(trainer_settings(small), state, data, tmp_path, CPU,
                       critic_transform=builders.build_critic_transform(small, data, CPU))
     scalars = trainer.train_step()
     assert {"loss/d", "loss/gp", "loss/drift", "loss/g"} <= set(scalars)
@@ -284,7 +285,7 @@ def test_cpu_configs_build_and_take_one_step_on_the_cube_root_mdct(path, tmp_pat
     # every weight moves (the score's bias gets a zero hinge gradient at the start: all terms active)
     weights = [p for p in (*state.G.parameters(), *state.D.parameters()) if p.dim() > 1]
     before = [p.detach().clone() for p in weights]
-    scalars = Trainer(small, state, data, tmp_path, CPU, critic_transform=transform).train_step()
+    scalars = Trainer(trainer_settings(small), state, data, tmp_path, CPU, critic_transform=transform).train_step()
     assert all(math.isfinite(v) for v in scalars.values())
     assert ("loss/bands" in scalars) == (small.loss.band_matching > 0)
     assert all(not torch.equal(a, b) for a, b in zip(before, weights))
@@ -298,7 +299,7 @@ def test_resume_with_psychoacoustic_noise_is_exact(tmp_path):
                                      "train.checkpoint_every=1", "train.keep_checkpoints=3"])
         run_dir.mkdir(exist_ok=True)
         state = builders.build_state(config, data, CPU)
-        trainer = Trainer(config, state, data, run_dir, CPU,
+        trainer = Trainer(trainer_settings(config), state, data, run_dir, CPU,
                           critic_transform=builders.build_critic_transform(config, data, CPU))
         if resume is not None:
             trainer.restore(load_checkpoint(resume))

@@ -6,8 +6,8 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from gansynth_zoo.cli import main
+from gansynth_zoo.evaluation.sampling import load_generator
 from gansynth_zoo.pretrained import PRETRAINED, pretrained_path
-from gansynth_zoo.training.checkpoint import load_generator
 
 
 @pytest.mark.parametrize("name, category", [("demo", "drums/kick"), ("oneshots", "drums/kick"), ("oneshots", "drums")])

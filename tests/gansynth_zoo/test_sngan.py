@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gansynth_zoo import builders
+from gansynth_zoo.builders import trainer_settings
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.models.sngan import Discriminator, Generator, SignedRoot
@@ -188,7 +189,7 @@ def test_short_training_follows_the_labels(tmp_path):
     data = _striped_data()
     torch.manual_seed(0)
     state = builders.build_state(config, data, torch.device("cpu"))
-    Trainer(config, state, data, tmp_path, torch.device("cpu")).fit()
+    Trainer(trainer_settings(config), state, data, tmp_path, torch.device("cpu")).fit()
     G = state.G_ema.eval()
     with torch.no_grad():
         z = torch.randn(64, 16, generator=torch.Generator().manual_seed(1))

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from audiofeat.exceptions import ConfigError
 from gansynth_zoo import builders
+from gansynth_zoo.builders import trainer_settings
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
 from gansynth_zoo.evaluation.metrics.ndb import jensen_shannon
@@ -93,7 +94,7 @@ def test_mode_seeking_pairs_differ_only_through_their_latents(tmp_path):
     """The MNIST cGAN's generator has dropout: the two outputs of a mode-seeking pair share the masks."""
     config = load_config(None, [*TINY_CGAN, "loss.mode_seeking=1.0"])
     data = builders.build_data(config)
-    trainer = Trainer(config, builders.build_state(config, data, torch.device("cpu")), data, tmp_path,
+    trainer = Trainer(trainer_settings(config), builders.build_state(config, data, torch.device("cpu")), data, tmp_path,
                       torch.device("cpu"))
     G = trainer.state.G.train()
     z, c = torch.randn(4, config.model.z_dim), data.c[:4]
@@ -154,7 +155,7 @@ def test_non_finite_loss_stops_with_a_clear_error(tmp_path):
     state = builders.build_state(config, data, torch.device("cpu"))
     with torch.no_grad():
         next(state.D.parameters()).fill_(float("nan"))
-    trainer = Trainer(config, state, data, tmp_path, torch.device("cpu"))
+    trainer = Trainer(trainer_settings(config), state, data, tmp_path, torch.device("cpu"))
     with pytest.raises(TrainingDiverged, match=r"non-finite loss at step 1: .*loss/d=nan.*no checkpoint"):
         trainer.fit()
 
