@@ -95,11 +95,20 @@ data-mnist: $(STAMP)
 	fi
 	$(BIN)/gansynth-zoo data mnist
 
+# Shell code that trains CONFIG into a new folder under $RUNS and sets $run to it, or fails naming
+# WHAT: $(call train-run,CONFIG,WHAT). The training's output goes to stdout as it comes (through the
+# recipe's own file descriptor, so `make ... > log` keeps all of it) and to a scratch file in $RUNS,
+# from which the run folder is read.
+define train-run
+mkdir -p "$$RUNS"; log="$$RUNS/.train-$$$$.log"; \
+	$(BIN)/gansynth-zoo train --config $(1) --out "$$RUNS" --device "$$DEVICE" $$SET | tee "$$log"; \
+	run=$$(sed -n 's/^done: //p' "$$log"); rm -f "$$log"; \
+	[ -n "$$run" ] || { echo "$(2): training failed" >&2; exit 1; }
+endef
+
 # MNIST warm-up (issue 6): train, then evaluate with a classifier trained on the real digits.
 train-mnist: data-mnist
-	@set -ef; run=$$($(BIN)/gansynth-zoo train --config "pipelines/configs/$$MNIST_CONFIG.toml" --out "$$RUNS" \
-		--device "$$DEVICE" $$SET | tee /dev/stderr | sed -n 's/^done: //p'); \
-	[ -n "$$run" ] || { echo "train-mnist: training failed" >&2; exit 1; }; \
+	@set -ef; $(call train-run,"pipelines/configs/$$MNIST_CONFIG.toml",train-mnist); \
 	$(BIN)/gansynth-zoo evaluate "$$run" --device "$$DEVICE" --classifier "$$DATA/classifiers/mnist.pt"
 
 # Feature caches (issue 5): any folder tree or CSV manifest through INPUT, any config through FEATURES.
@@ -112,9 +121,7 @@ features: $(STAMP)
 # samples/<genre>/), time and evaluate a run (audio runs end with the per-subclass table):
 # $(call run-gan,CONFIG[,EVALUATE OPTIONS])
 define run-gan
-	@set -ef; run=$$($(BIN)/gansynth-zoo train --config pipelines/configs/$(1).toml --out "$$RUNS" \
-		--device "$$DEVICE" $$SET | tee /dev/stderr | sed -n 's/^done: //p'); \
-	[ -n "$$run" ] || { echo "$(1): training failed" >&2; exit 1; }; \
+	@set -ef; $(call train-run,pipelines/configs/$(1).toml,$(1)); \
 	$(BIN)/gansynth-zoo sample "$$run" --n 4 --out "$$run/samples" --device "$$DEVICE"; \
 	vocabulary=$$($(BIN)/gansynth-zoo sample "$$run" --list); \
 	subclasses=$$(echo "$$vocabulary" | sed -n 's|^class: \(.*/.*\)|--class \1|p'); \

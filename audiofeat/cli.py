@@ -30,9 +30,12 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 config_option = click.option(
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="TOML config file (see pipelines/).")
-set_option = click.option(
-    "--set", "overrides", multiple=True, metavar="KEY=VALUE",
-    help="Override a config key, e.g. --set per_subclass=8 (repeatable; values are TOML).")
+
+
+def set_option(example: str):
+    """The ``--set KEY=VALUE`` option, with an example key of the command's own config."""
+    return click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                        help=f"Override a config key, e.g. --set {example} (repeatable; values are TOML).")
 
 
 @click.group(cls=CleanErrorGroup, context_settings=CONTEXT_SETTINGS)
@@ -44,7 +47,7 @@ def main() -> None:
 @main.command("make-oneshots")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @config_option
-@set_option
+@set_option("per_subclass=8")
 def make_oneshots(out_dir: Path, config_path: Path | None, overrides: tuple[str, ...]) -> None:
     """Synthesise the embedded labelled one-shot dataset into OUT_DIR/class/subclass/*.wav.
 
@@ -193,7 +196,7 @@ def relabel(manifest: Path, out: Path, taxonomy_path: Path) -> None:
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Feature config (pipelines/features/*.toml).")
-@set_option
+@set_option("stft.n_fft=1024")
 @click.option("--workers", type=click.IntRange(min=0), default=0, help="Worker processes (0: this process).")
 @click.option("--shard", default="0/1", help="Process shard i of n (0-based), e.g. 1/4; join with `audiofeat merge`.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted build without recomputing finished files.")

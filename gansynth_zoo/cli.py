@@ -27,21 +27,29 @@ from gansynth_zoo.training.run import run_training
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
-def resolve_device(name: str):
-    """``auto`` picks CUDA when available; the one place where the device is chosen."""
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available; the one place where the device is chosen.
 
+    Raises:
+        click.BadParameter: not a device name, or CUDA asked for on a machine without it.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
     try:
-        return torch.device(name)
+        device = torch.device(name)
     except RuntimeError:
         raise click.BadParameter(f"{name!r} is not a device; use auto, cpu, cuda or cuda:N",
                                  param_hint="--device") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+    if device.type not in ("cpu", "cuda"):
+        raise click.BadParameter(f"{name!r}: this project runs on auto, cpu, cuda or cuda:N", param_hint="--device")
+    return device
 
 
-device_option = click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
+device_option = click.option("--device", default="auto", metavar="DEVICE",
+                             callback=lambda _ctx, _param, value: resolve_device(value),
+                             help="auto (CUDA when available), cpu, cuda or cuda:N; checked before any work starts.")
 
 
 @click.group(cls=CleanErrorGroup, context_settings=CONTEXT_SETTINGS)
@@ -85,9 +93,14 @@ def data_mnist() -> None:
               help="Continue a run from its latest checkpoint (its config.json, plus --set).")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and the model sizes, then stop.")
 @click.pass_context
-def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ...], device: str, out: Path,
+def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ...], device: torch.device, out: Path,
           resume_dir: Path | None, dry_run: bool) -> None:
-    """Train a GAN.
+    """Train a GAN: build the data, G and D from a run config and train them for train.steps steps.
+
+    The run goes into a new numbered folder under --out (OUT/00003-NAME-1a2b3c4d/): config.json (the
+    resolved config), metrics.jsonl (losses and step times every train.log_every steps), resumable
+    checkpoints ckpt-*.pt and generator.pt (the EMA generator, for sample, rtf and evaluate). The last
+    line printed is "done: RUN_DIR". --resume continues a run exactly where its last checkpoint left it.
 
     \b
     Examples:
@@ -111,7 +124,7 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
         click.echo(f"data: {len(data)} examples of shape {data.shape}, c_dim {data.c_dim}")
         click.echo(f"generator {info['name']}: {count(G):,} parameters; discriminator: {count(D):,} parameters")
         return
-    run_dir = run_training(config, out=out, device=resolve_device(device), resume=resume_dir,
+    run_dir = run_training(config, out=out, device=device, resume=resume_dir,
                              status=click.echo)
     click.echo(f"done: {run_dir}")
 
@@ -169,7 +182,7 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
                    "(default: data/classifiers/<source>.pt).")
 @click.option("--checkpoints", is_flag=True, help="MDCT runs: also score every checkpoint kept (learning curve).")
 @click.option("--seed", default=0, help="Seed of the generated latents.")
-def evaluate(run_dir: Path, device: str, metric_names: str | None, samples: int | None,
+def evaluate(run_dir: Path, device: torch.device, metric_names: str | None, samples: int | None,
              classifier_path: Path | None, checkpoints: bool, seed: int) -> None:
     """Evaluate a run's generator; results are appended to RUN_DIR/metric-<name>.jsonl.
 
@@ -182,7 +195,7 @@ def evaluate(run_dir: Path, device: str, metric_names: str | None, samples: int 
       gansynth-zoo evaluate runs/00000-cgan-mnist-1a2b3c4d
       gansynth-zoo evaluate runs/00001-demo-1a2b3c4d --metrics audio,rtf
     """
-    context = EvalContext(run_dir, device=resolve_device(device), samples=samples, seed=seed,
+    context = EvalContext(run_dir, device=device, samples=samples, seed=seed,
                           classifier_path=classifier_path, checkpoints=checkpoints, status=click.echo)
     names = [n.strip() for n in metric_names.split(",")] if metric_names else default_metrics(context)
     for name in names:
@@ -203,14 +216,15 @@ def evaluate(run_dir: Path, device: str, metric_names: str | None, samples: int 
                    "alone, without --class, it asks for the genre of any category.")
 @click.option("--list", "list_only", is_flag=True, help="Print the genres and categories the model knows and exit.")
 @click.option("--n", "n", type=click.IntRange(min=1), default=8, help="Examples per category.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write into (created), one subfolder per category (and genre).")
 @click.option("--seed", default=0, help="Seed of the latents.")
 @click.option("--n-iter", default=32, help="Griffin-Lim iterations (magnitude-only models).")
 @device_option
 @click.pass_context
 def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, categories: tuple[str, ...],
            genre: str | None, list_only: bool, n: int, out_dir: Path | None, seed: int, n_iter: int,
-           device: str) -> None:
+           device: torch.device) -> None:
     """Write generated examples of the requested categories, one folder per category: WAVs and
     spectrogram PNGs of an audio model, PNGs of an MNIST model (OUT/<digit>/sample_000.png). With
     --genre the folders are under OUT/<genre>/.
@@ -242,7 +256,7 @@ def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, cat
         return
     assert out_dir is not None  # required without --list (checked above)
     files = sample_files(source, out_dir, categories=categories, genre=genre, n=n, seed=seed, n_iter=n_iter,
-                         device=resolve_device(device))
+                         device=device)
     kinds = sorted({path.suffix[1:].upper() for path in files})
     click.echo(f"wrote {len(files)} {'/'.join(kinds)} files under {out_dir}")
 
@@ -255,14 +269,14 @@ def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, cat
 @click.option("--repeat", default=3, help="Timed runs per figure (the median is kept).")
 @device_option
 def rtf(run_dir: Path, batch_sizes: tuple[int, ...], n_iter: int, repeat: int,
-        device: str) -> None:
+        device: torch.device) -> None:
     """Real-time factor (time to generate / duration generated) of generator, inversion and both.
 
     Results are appended to RUN_DIR/metric-rtf.jsonl.
     """
 
     rows = real_time_factor(run_dir, batch_sizes=batch_sizes, n_iter=n_iter, repeat=repeat,
-                            device=resolve_device(device))
+                            device=device)
     for row in rows:
         report_metric(run_dir, "rtf", row, checkpoint="generator.pt")
     click.echo(format_rtf_table({"rows": rows}))

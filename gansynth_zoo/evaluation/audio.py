@@ -158,10 +158,15 @@ def _balanced(correct: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: int = 64, classifier_steps: int = 1500,
-                   classifier_dir: str | os.PathLike = "data/classifiers", seed: int = 0,
+                   classifier_dir: str | os.PathLike = "data/classifiers",
+                   classifier_path: str | os.PathLike | None = None, seed: int = 0,
                    device: torch.device | str = "cpu",
                    status: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Runs the suite on a run trained from ``data`` (its :class:`TrainingData`); appends ``metric-audio.jsonl``."""
+    """Runs the suite on a run trained from ``data`` (its :class:`TrainingData`); appends ``metric-audio.jsonl``.
+
+    The subclass classifier is kept in ``classifier_path`` if given, else in ``classifier_dir`` under a
+    name keyed by the cache; the genre classifier beside it (``<stem>-genre<suffix>``, or keyed).
+    Either is trained when its file is missing."""
     run_dir = Path(run_dir)
     G, export = load_generator(run_dir, device)
     representation = Representation.from_dict(data.info["representation"])
@@ -170,8 +175,11 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     key = hashlib.sha1(f"{data.info['path']}:{os.path.getmtime(data.info['path'])}:{representation.normalization}:"
                        f"{representation.magnitude_feature}:{'kits' if kits else 'examples'}".encode()).hexdigest()[:12]
     real_mag = _magnitude_channels(data.x, representation)
+    subclass_file = Path(classifier_path) if classifier_path else Path(classifier_dir) / f"audio-{key}.pt"
+    genre_file = (subclass_file.with_name(f"{subclass_file.stem}-genre{subclass_file.suffix}") if classifier_path
+                  else Path(classifier_dir) / f"audio-genre-{key}.pt")
     classifier, info = _classifier(real_mag, data.labels, len(data.label_names), train_rows, test_rows,
-                                   Path(classifier_dir) / f"audio-{key}.pt", classifier_steps, device, status,
+                                   subclass_file, classifier_steps, device, status,
                                    per_class_key="per_subclass_val_accuracy")
     n_labels = len(data.label_names)
     labels = torch.arange(n_labels).repeat_interleave(samples_per_category)
@@ -226,8 +234,7 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     result["pairwise_embedding_per_subclass"] = _diversity_ratios(fake_embedding, labels, real_embedding, real_labels,
                                                                   data.label_names)
     if G.c_dim and data.genre_names:
-        result.update(_genre_figures(G, export, data, representation, real_mag, classifier, kits,
-                                     Path(classifier_dir) / f"audio-genre-{key}.pt",
+        result.update(_genre_figures(G, export, data, representation, real_mag, classifier, kits, genre_file,
                                      samples_per_cell=max(1, samples_per_category // 4),
                                      classifier_steps=classifier_steps, seed=seed, device=device, status=status))
     report_metric(run_dir, "audio", result, checkpoint=f"generator.pt (step {export['step']})")

@@ -140,10 +140,10 @@ def _audio_tables(result: dict[str, Any]) -> str:
 def audio(context: EvalContext) -> dict[str, Any]:
     """The spectrogram suite (:mod:`gansynth_zoo.evaluation.audio`), ``samples`` spread over the labels."""
     data = context.data
-    classifier_dir = context.classifier_path.parent if context.classifier_path else "data/classifiers"
     per_category = max(1, _samples(context) // len(data.label_names))
     return evaluate_audio(context.run_dir, data, samples_per_category=per_category,
-                          classifier_steps=context.config.eval.classifier_steps, classifier_dir=classifier_dir,
+                          classifier_steps=context.config.eval.classifier_steps,
+                          classifier_path=context.classifier_path,
                           seed=context.seed, device=context.device, status=context.status)
 
 

@@ -319,3 +319,12 @@ def test_models_share_one_contract_and_recorded_arguments_still_build():
     assert critic.minibatch_std is not None
     assert build_model("mp3net", "discriminator", {"shape": [2, 16, 64], "n_blocks": 2,
                                                    "mbstd_group_size": 2}).head.minibatch_std.group_size == 2
+
+
+def test_device_is_checked_before_any_work():
+    for name, message in (("tpu9", "'tpu9' is not a device"), ("meta", "this project runs on auto, cpu, cuda")):
+        done = CliRunner().invoke(main, ["train", "--set", "train.steps=1", "--device", name, "--dry-run"])
+        assert done.exit_code == 2 and message in done.output
+    if not torch.cuda.is_available():
+        done = CliRunner().invoke(main, ["train", "--device", "cuda:0", "--dry-run"])
+        assert done.exit_code == 2 and "CUDA is not available on this machine" in done.output
