@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import click
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from audiofeat.cli_support import CleanErrorGroup
 from audiofeat.config import apply_overrides, config_from_dict, config_to_dict
@@ -81,6 +85,28 @@ def data_mnist() -> None:
         click.echo(f"  {split:9} {len(labels):6d} images {size} uint8, per digit {per_digit}")
 
 
+StepHook = Callable[[int, dict[str, float]], None]
+
+
+def training_progress(total: int, *, tty: bool, stream: TextIO | None = None
+                      ) -> tuple[Callable[[str], None], StepHook | None, Callable[[], None]]:
+    """``(status, on_step, close)`` for a training of ``total`` steps: on a terminal a progress bar with
+    steps/s, ETA and the latest losses, status lines printed above it; otherwise plain lines only, so
+    that logs and ``make`` stay clean."""
+    if not tty:
+        return click.echo, None, lambda: None
+    bar = tqdm(total=total, unit="step", dynamic_ncols=True, file=stream)
+
+    def on_step(step: int, scalars: dict[str, float]) -> None:
+        if bar.n == 0 and step > 1:  # a resumed run: count rate and ETA from where it resumed
+            bar.initial = bar.n = bar.last_print_n = step - 1
+        bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items() if k.startswith("loss/")},
+                        refresh=False)
+        bar.update(step - bar.n)
+
+    return (lambda line: bar.write(line, file=stream)), on_step, bar.close
+
+
 @main.command("train")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Run config (pipelines/configs/*.toml); without it, the defaults plus --set.")
@@ -124,8 +150,11 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
         click.echo(f"data: {len(data)} examples of shape {data.shape}, c_dim {data.c_dim}")
         click.echo(f"generator {info['name']}: {count(G):,} parameters; discriminator: {count(D):,} parameters")
         return
-    run_dir = run_training(config, out=out, device=device, resume=resume_dir,
-                             status=click.echo)
+    status, on_step, close = training_progress(config.train.steps, tty=sys.stdout.isatty())
+    try:
+        run_dir = run_training(config, out=out, device=device, resume=resume_dir, status=status, on_step=on_step)
+    finally:
+        close()
     click.echo(f"done: {run_dir}")
 
 

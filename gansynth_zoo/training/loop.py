@@ -85,11 +85,14 @@ class Trainer:
         run_dir: where ``metrics.jsonl`` and checkpoints go.
         device: where the models are.
         status: called with a one-line status every ``log_every`` steps (the CLI prints it).
+        on_step: called after every step with the step number and that step's scalars (the CLI's
+            progress bar).
     """
 
     def __init__(self, settings: TrainerSettings, state: TrainState, data: TrainingData, run_dir: str | Path,
                  device: torch.device, status: Callable[[str], None] | None = None,
-                 critic_transform: CriticTransform | None = None):
+                 critic_transform: CriticTransform | None = None,
+                 on_step: Callable[[int, dict[str, float]], None] | None = None):
         self.settings = settings
         self.critic_transform = critic_transform
         self.state = state
@@ -97,6 +100,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.device = device
         self.status = status
+        self.on_step = on_step
         self.z_dim = settings.z_dim
         self.amp = settings.train.amp and device.type == "cuda"
 
@@ -266,9 +270,12 @@ class Trainer:
         last_time, last_step = time.perf_counter(), self.state.step
         start_time, start_cpu = last_time, time.process_time()
         while self.state.step < train.steps:
-            for key, value in self.train_step().items():
+            scalars = self.train_step()
+            for key, value in scalars.items():
                 window.setdefault(key, []).append(value)
             step = self.state.step
+            if self.on_step:
+                self.on_step(step, scalars)
             if step % train.log_every == 0 or step == train.steps:
                 now = time.perf_counter()
                 sec_per_step = (now - last_time) / max(step - last_step, 1)

@@ -31,7 +31,8 @@ def new_run_dir(root: str | Path, config: RunConfig) -> Path:
 
 
 def run_training(config: RunConfig, *, out: str | Path = "runs", device: torch.device | str = "cpu",
-          resume: str | Path | None = None, status: Callable[[str], None] | None = None) -> Path:
+          resume: str | Path | None = None, status: Callable[[str], None] | None = None,
+                 on_step: Callable[[int, dict[str, float]], None] | None = None) -> Path:
     """Trains a run from scratch in a new numbered folder under ``out``, or resumes ``resume``.
 
     The resolved config is written to ``config.json`` before the first step. Returns the run folder.
@@ -48,7 +49,7 @@ def run_training(config: RunConfig, *, out: str | Path = "runs", device: torch.d
         run_dir = new_run_dir(out, config)
     state = build_state(config, data, device)
     trainer = Trainer(trainer_settings(config), state, data, run_dir, device, status,
-                      critic_transform=build_critic_transform(config, data, device))
+                      critic_transform=build_critic_transform(config, data, device), on_step=on_step)
     if found is not None:
         checkpoint_path, checkpoint = found
         trainer.restore(checkpoint)  # before config.json is rewritten: a failed resume changes nothing

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import click
 import pytest
 import torch
 from click.testing import CliRunner
@@ -328,3 +329,21 @@ def test_device_is_checked_before_any_work():
     if not torch.cuda.is_available():
         done = CliRunner().invoke(main, ["train", "--device", "cuda:0", "--dry-run"])
         assert done.exit_code == 2 and "CUDA is not available on this machine" in done.output
+
+
+def test_progress_bar_on_a_terminal_and_plain_lines_otherwise(tmp_path):
+    import io
+
+    from gansynth_zoo.cli import training_progress
+
+    status, on_step, close = training_progress(4, tty=False)
+    assert status is click.echo and on_step is None
+    stream = io.StringIO()
+    status, on_step, close = training_progress(10, tty=True, stream=stream)
+    seen = []
+    run_training(load_config(None, [*TINY, "train.steps=4", "train.log_every=2"]), out=tmp_path,
+                 status=status, on_step=lambda step, scalars: (seen.append(step), on_step(step, scalars)))
+    close()
+    assert seen == [1, 2, 3, 4]
+    shown = stream.getvalue()
+    assert "step 2/4" in shown and "4/10" in shown and "step/s" in shown and "d_adv=" in shown
