@@ -23,6 +23,7 @@ from gansynth_zoo.evaluation.rtf import format_rtf_table, real_time_factor
 from gansynth_zoo.evaluation.sampling import load_generator
 from gansynth_zoo.pretrained import pretrained_path
 from gansynth_zoo.synthesis import model_vocabulary, sample_files
+from gansynth_zoo.tools.curves import plot_runs
 from gansynth_zoo.tools.memory import estimate_step_memory, format_memory_estimate
 from gansynth_zoo.tools.study import collect, format_markdown, summarize
 from gansynth_zoo.tools.summary import format_layer_table, layer_table
@@ -309,6 +310,22 @@ def rtf(run_dir: Path, batch_sizes: tuple[int, ...], n_iter: int, repeat: int,
     for row in rows:
         report_metric(run_dir, "rtf", row, checkpoint="generator.pt")
     click.echo(format_rtf_table({"rows": rows}))
+
+
+@main.command("plot")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the PNGs (created).")
+def plot(run_dirs: tuple[Path, ...], out_dir: Path) -> None:
+    """Draw training curves of one or more runs against steps: losses, critic scores, step time, and
+    every metric recorded at several steps (e.g. by evaluate --checkpoints). Needs matplotlib.
+
+    \b
+    Example:
+      gansynth-zoo plot runs/00000-demo-1a2b3c4d runs/00001-demo-5e6f7a8b --out curves/
+    """
+    for path in plot_runs(run_dirs, out_dir):
+        click.echo(path)
 
 
 @main.command("compare")

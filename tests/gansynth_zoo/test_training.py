@@ -347,3 +347,18 @@ def test_progress_bar_on_a_terminal_and_plain_lines_otherwise(tmp_path):
     assert seen == [1, 2, 3, 4]
     shown = stream.getvalue()
     assert "step 2/4" in shown and "4/10" in shown and "step/s" in shown and "d_adv=" in shown
+
+
+def test_plot_draws_curves_of_several_runs(tmp_path):
+    runs = [run_training(load_config(None, [*TINY, "train.steps=4", f"train.seed={seed}"]), out=tmp_path / "runs")
+            for seed in (0, 1)]
+    for step in (2, 4):  # a metric recorded at two steps becomes a curve, a constant does not
+        with open(runs[0] / "metric-digits.jsonl", "a") as f:
+            f.write(json.dumps({"step": step, "frechet_distance": 10.0 / step, "real_floor": 1.0}) + "\n")
+    done = CliRunner().invoke(main, ["plot", *map(str, runs), "--out", str(tmp_path / "curves")])
+    assert done.exit_code == 0, done.output
+    names = sorted(p.name for p in (tmp_path / "curves").iterdir())
+    assert names == ["losses.png", "metric-digits.png", "scores.png", "step_time.png"]
+    assert all((tmp_path / "curves" / n).read_bytes()[:4] == b"\x89PNG" for n in names)
+    not_a_run = CliRunner().invoke(main, ["plot", str(tmp_path), "--out", str(tmp_path / "x")])
+    assert not_a_run.exit_code == 2 and "not a run folder (no metrics.jsonl)" in not_a_run.output
