@@ -142,6 +142,8 @@ class TrainConfig:
             steps (:func:`gansynth_zoo.training.ema.ema_decay_at`; 0: the copy follows the generator).
         amp: bfloat16 autocast on CUDA (ignored on CPU).
         log_every, checkpoint_every: in steps.
+        sample_every: write a fixed-latent snapshot of the EMA generator every this many steps
+            (``RUN/snapshots/<step>/``, :mod:`gansynth_zoo.training.snapshots`; 0: never).
         keep_checkpoints: how many resumable checkpoints to keep.
         stable_images, fade_images: progressive growing (models built with ``progressive = true``):
             images trained at each resolution, and images over which the next one fades in
@@ -157,6 +159,7 @@ class TrainConfig:
     amp: bool = False
     log_every: int = 50
     checkpoint_every: int = 1000
+    sample_every: int = 0
     keep_checkpoints: int = 2
     stable_images: int = 800_000
     fade_images: int = 800_000
@@ -192,6 +195,8 @@ class RunConfig:
                 raise ConfigError(f"train.{key} must be a positive number of steps, got {getattr(self.train, key)}")
         if self.data.source == "cache" and not self.data.path:
             raise ConfigError("data.path must name the cache file when data.source = 'cache'")
+        if self.train.sample_every < 0:
+            raise ConfigError(f"train.sample_every must be >= 0 (0: no snapshots), got {self.train.sample_every}")
         if not 0 <= self.train.condition_dropout < 1:
             raise ConfigError(f"train.condition_dropout must be in [0, 1), got {self.train.condition_dropout}")
 

@@ -28,6 +28,7 @@ from gansynth_zoo.training.augment import augment
 from gansynth_zoo.training.checkpoint import FORMAT_VERSION, list_checkpoints, save_atomic
 from gansynth_zoo.training.ema import ema_decay_at, update_ema
 from gansynth_zoo.training.progressive import grow
+from gansynth_zoo.training.snapshots import Snapshots
 
 __all__ = ["CriticTransform", "TrainState", "Trainer", "TrainingDiverged"]
 
@@ -101,6 +102,8 @@ class Trainer:
         self.device = device
         self.status = status
         self.on_step = on_step
+        self.snapshots = (Snapshots(data, settings.z_dim, settings.conditional, self.run_dir, settings.train.seed + 3)
+                          if settings.train.sample_every else None)
         self.z_dim = settings.z_dim
         self.amp = settings.train.amp and device.type == "cuda"
 
@@ -293,6 +296,8 @@ class Trainer:
                     self.status(f"step {step}/{train.steps} {sec_per_step:.3f} s/step {losses_text}")
                 window.clear()
                 last_time, last_step = now, step
+            if self.snapshots is not None and step % train.sample_every == 0:
+                self.snapshots.write(self.state.G_ema, step)
             if step % train.checkpoint_every == 0 or step == train.steps:
                 self.save()
         return self.state

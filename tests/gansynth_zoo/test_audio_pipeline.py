@@ -265,7 +265,11 @@ def test_pairwise_distance():
 
 
 def test_train_sample_rtf_evaluate(cache, tmp_path, report_script):
-    run_dir = run_training(load_config(None, _overrides(cache)), out=tmp_path / "runs")
+    run_dir = run_training(load_config(None, [*_overrides(cache), "train.sample_every=1"]), out=tmp_path / "runs")
+    snapshot = run_dir / "snapshots" / "00000001"  # one clip per category and their spectrograms, every step
+    assert sorted(p.name for p in snapshot.iterdir()) == ["bass-sub.wav", "drums-kick.wav", "drums-snare.wav",
+                                                         "spectrograms.png"]
+    assert sf.read(snapshot / "drums-kick.wav")[0].shape == (128,)
     runner = CliRunner()
     out = tmp_path / "samples"
     result = runner.invoke(main, ["sample", str(run_dir), "--class", "drums/kick", "--n", "2", "--out", str(out),

@@ -43,7 +43,8 @@ def test_resume_is_exact(tmp_path, model, loss):
                  *(["model.discriminator.norm=none"] if loss == "wgan-gp" else []),
                  *(["loss.mode_seeking=1.0", "train.condition_dropout=0.3"] if model == "cgan" else []),
                  *(['loss.augment=["translation", "cutout"]', "train.balance_labels=true",
-                    "loss.band_matching=0.1", "loss.level_matching=0.1", "optim.decay_start=2"]
+                    "loss.band_matching=0.1", "loss.level_matching=0.1", "optim.decay_start=2",
+                    "train.sample_every=2"]
                    if loss == "hinge" else []),
                  "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
     config = load_config(None, overrides)
@@ -58,6 +59,8 @@ def test_resume_is_exact(tmp_path, model, loss):
     assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
     for x, y in zip(a, b):
         assert _loss_items(x) == _loss_items(y)
+    if loss == "hinge":  # snapshots do not disturb the run, and the resumed run keeps the earlier ones
+        assert sorted(p.name for p in (resumed / "snapshots").iterdir()) == ["00000002", "00000004", "00000006"]
     final_a = load_checkpoint(latest_checkpoint(straight))
     final_b = load_checkpoint(latest_checkpoint(resumed))
     for key in final_a["G_ema"]:
