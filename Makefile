@@ -118,7 +118,8 @@ features: $(STAMP)
 		--workers "$$WORKERS" $$SET
 
 # Train, sample every category (and, for a model with genres, every category in each genre under
-# samples/<genre>/), time and evaluate a run (audio runs end with the per-subclass table):
+# samples/<genre>/), time and evaluate a run (audio runs end with the per-subclass table), and write its
+# listening page (gallery/index.html):
 # $(call run-gan,CONFIG[,EVALUATE OPTIONS])
 define run-gan
 	@set -ef; $(call train-run,pipelines/configs/$(1).toml,$(1)); \
@@ -131,7 +132,8 @@ define run-gan
 	done; \
 	$(BIN)/gansynth-zoo rtf "$$run" --device "$$DEVICE"; \
 	$(BIN)/gansynth-zoo evaluate "$$run" --device "$$DEVICE" $(2); \
-	echo "$(1): run, samples and metrics in $$run"
+	$(BIN)/gansynth-zoo gallery "$$run" --out "$$run/gallery" >/dev/null; \
+	echo "$(1): run, samples and metrics in $$run; listening page $$run/gallery/index.html"
 endef
 
 # The real one-shots relabelled into the training taxonomy (13 subclasses, each >= 20 files).

@@ -24,6 +24,7 @@ from gansynth_zoo.evaluation.sampling import load_generator
 from gansynth_zoo.pretrained import pretrained_path
 from gansynth_zoo.synthesis import model_vocabulary, sample_files
 from gansynth_zoo.tools.curves import plot_runs
+from gansynth_zoo.tools.gallery import write_gallery
 from gansynth_zoo.tools.memory import estimate_step_memory, format_memory_estimate
 from gansynth_zoo.tools.study import collect, format_markdown, summarize
 from gansynth_zoo.tools.summary import format_layer_table, layer_table
@@ -326,6 +327,23 @@ def plot(run_dirs: tuple[Path, ...], out_dir: Path) -> None:
     """
     for path in plot_runs(run_dirs, out_dir):
         click.echo(path)
+
+
+@main.command("gallery")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for index.html and its clips and images (created).")
+@click.option("--n", "per_category", type=click.IntRange(min=1), default=2, help="Clips per category and side.")
+@click.option("--seed", default=0, help="Seed of the generated latents.")
+def gallery(run_dirs: tuple[Path, ...], out_dir: Path, per_category: int, seed: int) -> None:
+    """Write a static listening page: per run its metrics, generated clips next to real clips of each
+    category with players and spectrograms, and its config; several runs side by side. Needs matplotlib.
+
+    \b
+    Example:
+      gansynth-zoo gallery runs/00000-demo-1a2b3c4d --out gallery/ && xdg-open gallery/index.html
+    """
+    click.echo(write_gallery(run_dirs, out_dir, per_category=per_category, seed=seed))
 
 
 @main.command("compare")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 import zlib
 
@@ -309,6 +310,13 @@ def test_train_sample_rtf_evaluate(cache, tmp_path, report_script):
     png = (tmp_path / "grid.png").read_bytes()
     width, height = struct.unpack(">II", png[16:24])  # IHDR: 2 rows of 2 real + 2 generated tiles
     assert (width, height) == (4 * (16 + 2) + 2, 2 * (16 + 2) + 2)  # 16 x 16 tiles, 2-pixel padding
+    page = runner.invoke(main, ["gallery", str(run_dir), "--n", "1", "--out", str(tmp_path / "gallery")])
+    assert page.exit_code == 0, page.output
+    index = (tmp_path / "gallery" / "index.html").read_text()
+    sources = re.findall(r'(?:src)="([^"]+)"', index)
+    assert len([s for s in sources if s.endswith(".wav")]) == 2 * 3 and "http" not in index  # gen + real, 3 labels
+    assert all((tmp_path / "gallery" / s).is_file() for s in sources)
+    assert all((tmp_path / "gallery" / s).read_bytes()[:4] == b"\x89PNG" for s in sources if s.endswith(".png"))
     timed = runner.invoke(main, ["rtf", str(run_dir), "--batch", "1", "--batch", "4", "--repeat", "1",
                                  "--device", "cpu"])
     assert timed.exit_code == 0, timed.output

@@ -365,3 +365,8 @@ def test_plot_draws_curves_of_several_runs(tmp_path):
     assert all((tmp_path / "curves" / n).read_bytes()[:4] == b"\x89PNG" for n in names)
     not_a_run = CliRunner().invoke(main, ["plot", str(tmp_path), "--out", str(tmp_path / "x")])
     assert not_a_run.exit_code == 2 and "not a run folder (no metrics.jsonl)" in not_a_run.output
+    page = CliRunner().invoke(main, ["gallery", *map(str, runs), "--out", str(tmp_path / "gallery")])
+    assert page.exit_code == 0, page.output  # image runs: a grid each, side by side, with the metrics table
+    index = (tmp_path / "gallery" / "index.html").read_text()
+    assert index.count('class="run"') == 2 and "frechet_distance" in index
+    assert all((tmp_path / "gallery" / run.name / "grid.png").is_file() for run in runs)
