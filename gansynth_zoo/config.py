@@ -76,6 +76,8 @@ class LossConfig:
             each channel-and-row's log power, for signed-amplitude spectra (MDCTs).
         level_matching: weight of :func:`gansynth_zoo.training.losses.clip_level_moments` (0: off): the same
             on each example's whole log power, for the spread of loudness across latents.
+        level_exponent: the moments of ``level_matching`` are taken on ``|x| ** level_exponent``: 3 on
+            cube-root data (``data.normalization = "cbrt"``) measures the linear signal's power.
         ac_weight: weight of the auxiliary-classifier cross-entropy (AC-GAN), for discriminators
             that return class logits; added to D on real data and to G on generated data.
         augment: DiffAugment policies (``"translation"``, ``"cutout"``; :mod:`gansynth_zoo.training.augment`)
@@ -95,6 +97,7 @@ class LossConfig:
     mode_seeking: float = 0.0
     band_matching: float = 0.0
     level_matching: float = 0.0
+    level_exponent: float = 1.0
     ac_weight: float = 0.0
     augment: tuple[Literal["translation", "cutout"], ...] = ()
     psychoacoustic_noise: bool = False

@@ -101,8 +101,12 @@ def band_moments(fake: torch.Tensor, real: torch.Tensor, *, eps: float = 1e-6) -
     return _level_moment_gap(fake, real, (3,), eps)
 
 
-def clip_level_moments(fake: torch.Tensor, real: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
-    """:func:`band_moments` on each example's whole log power (over channels, rows and frames): the
-    spread of loudness across examples, which per-band matching can meet with bands that vary
-    independently and so leave every clip about as loud as the next."""
+def clip_level_moments(fake: torch.Tensor, real: torch.Tensor, *, exponent: float = 1.0,
+                       eps: float = 1e-6) -> torch.Tensor:
+    """:func:`band_moments` on each example's whole log power (over channels, rows and frames) of
+    ``|x| ** exponent`` (3 undoes a cube root): the spread of loudness across examples, which per-band
+    matching can meet with bands that vary independently and so leave every clip about as loud as
+    the next."""
+    if exponent != 1.0:
+        fake, real = fake.abs().pow(exponent), real.abs().pow(exponent)
     return _level_moment_gap(fake, real, (1, 2, 3), eps)

@@ -74,3 +74,15 @@ def test_clip_level_moments_asks_for_loudness_that_varies_across_examples():
     losses.clip_level_moments(same_loudness, real).backward()
     loudness = lambda x: x.square().mean(dim=(1, 2, 3)).log().std()  # noqa: E731
     assert loudness(same_loudness.detach() - 0.01 * same_loudness.grad) > loudness(same_loudness.detach())
+
+
+def test_clip_level_moments_on_the_linear_signal_of_cube_root_data():
+    """With exponent 3 the moments are those of the cubed (linear) values: cube-root data matched
+    against itself costs nothing, and the cost equals the plain moments of the cubes."""
+    torch.manual_seed(0)
+    linear = torch.randn(8, 2, 4, 6) * torch.logspace(0, -2, 8).view(8, 1, 1, 1)
+    root = linear.sign() * linear.abs().pow(1 / 3)
+    fake = root.flip(0) * 0.9
+    assert losses.clip_level_moments(root.flip(3), root, exponent=3).item() == pytest.approx(0, abs=1e-5)
+    assert losses.clip_level_moments(fake, root, exponent=3).item() == pytest.approx(
+        losses.clip_level_moments(fake.abs().pow(3), linear.abs()).item(), rel=1e-4)

@@ -43,7 +43,7 @@ def test_resume_is_exact(tmp_path, model, loss):
                  *(["model.discriminator.norm=none"] if loss == "wgan-gp" else []),
                  *(["loss.mode_seeking=1.0", "train.condition_dropout=0.3"] if model == "cgan" else []),
                  *(['loss.augment=["translation", "cutout"]', "train.balance_labels=true",
-                    "loss.band_matching=0.1", "loss.level_matching=0.1", "optim.decay_start=2",
+                    "loss.band_matching=0.1", "loss.level_matching=0.1", "loss.level_exponent=3", "optim.decay_start=2",
                     "train.sample_every=2"]
                    if loss == "hinge" else []),
                  "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
