@@ -58,7 +58,6 @@ def make_oneshots(out_dir: Path, config_path: Path | None, overrides: tuple[str,
       audiofeat make-oneshots data/embedded --config pipelines/datasets/embedded.toml
       audiofeat make-oneshots /tmp/tiny --set per_subclass=4 --set seed=1
     """
-
     config = load_config(config_path, OneShotsConfig, overrides)
     files = write_oneshots(out_dir, config)
     counts: dict[str, int] = {}
@@ -101,7 +100,6 @@ def data_oneshots(out_dir: Path) -> None:
     Example:
       audiofeat data oneshots data/oneshots
     """
-
     start = time.perf_counter()
     result = debian.prepare_oneshots(out_dir, on_package=_echo_package)
     counts = result.counts()
@@ -125,7 +123,6 @@ def data_music(out_dir: Path) -> None:
     Example:
       audiofeat data music data/music
     """
-
     start = time.perf_counter()
     result = debian.prepare_music(out_dir, on_package=_echo_package)
     seconds = result.seconds()
@@ -153,7 +150,6 @@ def data_piano(ctx: click.Context, out_dir: Path, hours: float, workers: int) ->
     Example:
       audiofeat data piano data/piano --hours 12
     """
-
     start = time.perf_counter()
     try:
         result = piano.prepare_piano(out_dir, hours=hours, workers=workers,
@@ -179,7 +175,6 @@ def relabel(manifest: Path, out: Path, taxonomy_path: Path) -> None:
       audiofeat relabel data/oneshots/manifest.csv data/oneshots/manifest-cgan.csv \\
           --taxonomy pipelines/taxonomies/oneshots.toml
     """
-
     report = relabel_manifest(manifest, out, load_taxonomy(taxonomy_path))
     for label, count in report.counts.items():
         click.echo(f"  {label:24} {count:5d}")
@@ -216,7 +211,6 @@ def extract(ctx: click.Context, input_path: Path, output: Path, config_path: Pat
       audiofeat extract data/embedded data/embedded.h5 --config pipelines/features/embedded.toml
       audiofeat extract data/oneshots/manifest.csv out.h5 --config pipelines/features/oneshots.toml --workers 2
     """
-
     bar = tqdm(unit="file", desc=f"extract {output.name}", disable=None)
 
     def progress(done: int, total: int) -> None:
@@ -255,7 +249,6 @@ def merge(output: Path, shards: tuple[Path, ...], overwrite: bool) -> None:
 
     The shard files must stay where they are relative to OUTPUT.
     """
-
     merge_caches(output, shards, overwrite=overwrite)
     click.echo(f"wrote {output} from {len(shards)} shard(s)")
 
@@ -293,7 +286,6 @@ def psycho_report(audio: tuple[Path, ...], sample_rate: int, n_bins: int,
       audiofeat psycho-report song.ogg other.flac
       audiofeat psycho-report --json --channels 1 *.wav
     """
-
     generator = torch.Generator().manual_seed(seed)
     layout: int | Literal["keep"] = "keep" if channels == "keep" else int(channels)
     reports = [file_report(path, sample_rate=sample_rate, channels=layout, generator=generator, n_bins=n_bins,

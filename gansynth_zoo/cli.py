@@ -17,9 +17,8 @@ from audiofeat.config import apply_overrides, config_from_dict, config_to_dict
 from gansynth_zoo import __version__, builders
 from gansynth_zoo.config import RunConfig, load_config
 from gansynth_zoo.data.mnist import SPLITS, load_mnist, mnist_path
-from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.registry import METRICS, EvalContext, calc_metric, default_metrics
-from gansynth_zoo.evaluation.rtf import format_rtf_table, real_time_factor
+from gansynth_zoo.evaluation.rtf import format_rtf_table, record_real_time_factors
 from gansynth_zoo.evaluation.sampling import load_generator
 from gansynth_zoo.pretrained import pretrained_path
 from gansynth_zoo.synthesis import model_vocabulary, sample_files
@@ -77,7 +76,6 @@ def data_mnist() -> None:
     Example:
       gansynth-zoo data mnist
     """
-
     path = mnist_path()
     click.echo(f"MNIST from {path}")
     for split in SPLITS:
@@ -136,7 +134,6 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
       gansynth-zoo train --config pipelines/configs/cgan-mnist.toml --set train.steps=100 --dry-run
       gansynth-zoo train --resume runs/00003-cgan-mnist-1a2b3c4d --set train.steps=20000
     """
-
     if resume_dir is not None:
         saved = json.loads((resume_dir / "config.json").read_text())
         config = config_from_dict(RunConfig, apply_overrides(saved, overrides), source=str(resume_dir))
@@ -185,7 +182,6 @@ def summary(ctx: click.Context, config_path: Path, overrides: tuple[str, ...], c
       gansynth-zoo summary pipelines/configs/mp3net-95s.toml --memory-batch 8
       gansynth-zoo summary pipelines/configs/dcgan-mnist.toml --set "data.shape=[1, 28, 28]"
     """
-
     config = load_config(config_path, overrides)
     shape = config.data.shape
     if not shape:
@@ -269,7 +265,6 @@ def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, cat
       gansynth-zoo sample RUN --genre electronic=0.5,acoustic=0.5 --class drums/snare --out samples/
       gansynth-zoo sample RUN --list
     """
-
     if (run_dir is None) == (pretrained is None):
         ctx.fail("give either RUN_DIR or --pretrained NAME")
     if out_dir is None and not list_only:
@@ -305,12 +300,8 @@ def rtf(run_dir: Path, batch_sizes: tuple[int, ...], n_iter: int, repeat: int,
 
     Results are appended to RUN_DIR/metric-rtf.jsonl.
     """
-
-    rows = real_time_factor(run_dir, batch_sizes=batch_sizes, n_iter=n_iter, repeat=repeat,
-                            device=device)
-    for row in rows:
-        report_metric(run_dir, "rtf", row, checkpoint="generator.pt")
-    click.echo(format_rtf_table({"rows": rows}))
+    click.echo(format_rtf_table(record_real_time_factors(run_dir, batch_sizes=batch_sizes, n_iter=n_iter,
+                                                         repeat=repeat, device=device)))
 
 
 @main.command("plot")
@@ -362,7 +353,6 @@ def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], metrics: tuple[str,
       gansynth-zoo compare runs/*-cgan-mnist-study-* --by config.loss.mode_seeking \\
           --metric digits.conditional_accuracy --metric digits.frechet_distance
     """
-
     records = [collect(run_dir) for run_dir in run_dirs]
     click.echo(format_markdown(summarize(records, by, metrics), by, metrics))
 

@@ -25,8 +25,7 @@ from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.evaluation.audio import evaluate_audio, format_genre_table, format_subclass_table
 from gansynth_zoo.evaluation.digits import evaluate_digits
 from gansynth_zoo.evaluation.mdct import evaluate_mdct
-from gansynth_zoo.evaluation.metrics import report_metric
-from gansynth_zoo.evaluation.rtf import format_rtf_table, real_time_factor
+from gansynth_zoo.evaluation.rtf import format_rtf_table, record_real_time_factors
 
 __all__ = ["METRICS", "DataKind", "EvalContext", "Metric", "calc_metric", "data_kind", "default_metrics",
            "register_metric"]
@@ -157,7 +156,4 @@ def mdct(context: EvalContext) -> dict[str, Any]:
 @register_metric("rtf", format=format_rtf_table)
 def rtf(context: EvalContext) -> dict[str, Any]:
     """Real-time factors at batch 1 and 64 (:mod:`gansynth_zoo.evaluation.rtf`), one record per batch."""
-    rows = real_time_factor(context.run_dir, device=context.device)
-    for row in rows:
-        report_metric(context.run_dir, "rtf", row, checkpoint="generator.pt")
-    return {"rows": rows}
+    return record_real_time_factors(context.run_dir, device=context.device)

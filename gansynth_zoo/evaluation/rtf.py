@@ -11,14 +11,16 @@ import os
 import statistics
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from gansynth_zoo.data.cache import Representation
+from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.sampling import load_generator
 
-__all__ = ["format_rtf_table", "real_time_factor"]
+__all__ = ["format_rtf_table", "real_time_factor", "record_real_time_factors"]
 
 
 def _median_time(fn, repeat: int, device: torch.device) -> float:
@@ -60,6 +62,15 @@ def real_time_factor(run_dir: str | os.PathLike, *, batch_sizes: Sequence[int] =
                      "rtf_total": total_time / audio_seconds, "seconds_per_batch": total_time,
                      "threads": torch.get_num_threads()})
     return rows
+
+
+def record_real_time_factors(run_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Any]:
+    """:func:`real_time_factor` (same keyword arguments), each row appended to ``metric-rtf.jsonl``;
+    returns ``{"rows": rows}``."""
+    rows = real_time_factor(run_dir, **kwargs)
+    for row in rows:
+        report_metric(Path(run_dir), "rtf", row, checkpoint="generator.pt")
+    return {"rows": rows}
 
 
 def format_rtf_table(result: dict[str, Any]) -> str:

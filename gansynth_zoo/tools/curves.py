@@ -47,13 +47,12 @@ def _numeric_keys(records: list[dict[str, Any]], prefix: str = "") -> list[str]:
 def _figure(panels: dict[str, dict[str, tuple[list[int], list[float]]]], title: str, path: Path,
             ylabels: dict[str, str] | None = None) -> Path:
     """One subplot per panel, one line per run in each, with axes labels and a legend."""
-    import matplotlib  # the optional `plot` extra
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # the optional `plot` extra; no pyplot, no global backend
 
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.4 * rows), squeeze=False)
+    figure = Figure(figsize=(5 * columns, 3.4 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for ax, (name, lines) in zip(axes.flat, panels.items()):
         for run, (steps, values) in lines.items():
             ax.plot(steps, values, label=run, marker="o" if len(steps) < 20 else None, markersize=3)
@@ -67,7 +66,6 @@ def _figure(panels: dict[str, dict[str, tuple[list[int], list[float]]]], title: 
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 

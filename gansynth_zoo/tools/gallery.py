@@ -21,6 +21,7 @@ import torch
 
 from audiofeat.config import config_from_dict
 from audiofeat.exceptions import ParameterError
+from audiofeat.functional.spectral import amplitude_to_db, magnitude, stft
 from audiofeat.io import save_audio
 from gansynth_zoo import builders
 from gansynth_zoo.config import RunConfig
@@ -39,17 +40,13 @@ audio{width:100%}"""
 
 def _spectrogram_png(waveform: torch.Tensor, rate: int, title: str, path: Path) -> Path:
     """The mono mix of ``waveform`` as a dB spectrogram with axes in s and Hz and a colour bar."""
-    import matplotlib  # the optional `plot` extra
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # the optional `plot` extra; no pyplot, no global backend
 
     mono = waveform.float().mean(0)
     n_fft = min(512, 2 ** max(3, (len(mono) // 2).bit_length() - 1))  # short clips get a shorter window
-    power = torch.stft(mono, n_fft, hop_length=n_fft // 4, window=torch.hann_window(n_fft),
-                       return_complex=True).abs().pow(2)
-    db = 10 * torch.log10(power + 1e-10)
-    db = db.clamp(min=float(db.max()) - 80)
-    figure, ax = plt.subplots(figsize=(3.6, 2.4))
+    db = amplitude_to_db(magnitude(stft(mono, n_fft=n_fft)), top_db=80.0)
+    figure = Figure(figsize=(3.6, 2.4))
+    ax = figure.subplots()
     image = ax.imshow(db.numpy(), origin="lower", aspect="auto", cmap="magma",
                       extent=(0.0, len(mono) / rate, 0.0, rate / 2))
     ax.set_xlabel("time (s)")
@@ -58,7 +55,6 @@ def _spectrogram_png(waveform: torch.Tensor, rate: int, title: str, path: Path) 
     figure.colorbar(image, ax=ax, label="dB")
     figure.tight_layout()
     figure.savefig(path, dpi=80)
-    plt.close(figure)
     return path
 
 

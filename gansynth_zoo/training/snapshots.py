@@ -71,14 +71,12 @@ def _spectrogram_grid(tiles: torch.Tensor, names: list[str], per_row: int, path:
     """``(n, 1, freq, frames)`` model values in [-1, 1], low frequencies at the bottom, titled by
     ``names`` when matplotlib is installed."""
     try:
-        import matplotlib  # the optional `plot` extra
+        from matplotlib.figure import Figure  # the optional `plot` extra; no pyplot, no global backend
     except ImportError:
         return write_png(image_grid(tiles, nrow=per_row), path)
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = -(-len(tiles) // per_row)
-    figure, axes = plt.subplots(rows, per_row, figsize=(1.8 * per_row, 1.9 * rows), squeeze=False)
+    figure = Figure(figsize=(1.8 * per_row, 1.9 * rows))
+    axes = figure.subplots(rows, per_row, squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
     for ax, tile, name in zip(axes.flat, tiles, names):
@@ -86,5 +84,4 @@ def _spectrogram_grid(tiles: torch.Tensor, names: list[str], per_row: int, path:
         ax.set_title(name, fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=80)
-    plt.close(figure)
     return path
