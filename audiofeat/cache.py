@@ -38,7 +38,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -59,6 +59,7 @@ from audiofeat.features import FeatureConfig, FeatureExtractor
 from audiofeat.functional.normalization import BinStatistics
 from audiofeat.io import file_problem
 from audiofeat.labels import LabelVocabulary
+from audiofeat.progress import Progress
 
 __all__ = ["SCHEMA_VERSION", "BuildReport", "FeatureCache", "build_cache", "check_shards", "describe_cache",
            "merge_caches", "open_cache", "parse_shard"]
@@ -111,7 +112,7 @@ def build_cache(
     resume: bool = False,
     overwrite: bool = False,
     verify: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> BuildReport:
     """Extracts the features of every file of a folder tree or CSV manifest into an HDF5 cache.
 
@@ -127,7 +128,8 @@ def build_cache(
         verify: do not trust file sizes and modification times alone: hash the content of every input
             whose stored result would be reused (an existing cache, or the parts of an interrupted build)
             and treat a file whose hash differs as changed.
-        progress: called as ``progress(done, total)`` after each source file.
+        progress: called as ``progress("extract <output name>", done, total)`` after each source file
+            (:mod:`audiofeat.progress`).
 
     Raises:
         ParameterError: bad input, a config or input clash without ``overwrite``, an interrupted
@@ -149,7 +151,7 @@ def _build_lock(output: Path) -> Iterator[None]:
 
 
 def _build(input_path: str | os.PathLike, output: Path, config: FeatureConfig, workers: int, shard: tuple[int, int],
-           resume: bool, overwrite: bool, verify: bool, progress: Callable[[int, int], None] | None) -> BuildReport:
+           resume: bool, overwrite: bool, verify: bool, progress: Progress | None) -> BuildReport:
     sources, skipped = discover(input_path)
     vocabulary = LabelVocabulary.from_labels(s.label for s in sources)
     digest = inputs_digest(sources)
@@ -193,12 +195,13 @@ def _build(input_path: str | os.PathLike, output: Path, config: FeatureConfig, w
         _drop_stale_parts(parts, sources)
     todo = [(i, s) for i, s in enumerate(sources) if not _part_path(parts, i).exists()]
     done = len(sources) - len(todo)
+    task = f"extract {output.name}"
     if progress:
-        progress(done, len(sources))
+        progress(task, done, len(sources))
     for _ in _run_parts(todo, parts, config, workers):
         done += 1
         if progress:
-            progress(done, len(sources))
+            progress(task, done, len(sources))
 
     report = _assemble(output, parts, sources, skipped, vocabulary, config, identity)
     report.computed = len(todo)

@@ -9,7 +9,6 @@ from typing import Literal
 
 import click
 import torch
-from tqdm import tqdm
 
 from audiofeat import __version__
 from audiofeat.cache import build_cache, describe_cache, merge_caches, parse_shard
@@ -18,11 +17,11 @@ from audiofeat.config import load_config
 from audiofeat.datasets import debian, piano
 from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 from audiofeat.datasets.taxonomy import load_taxonomy, relabel_manifest
-from audiofeat.exceptions import AudiofeatError
 from audiofeat.features import FeatureConfig
 from audiofeat.functional.mdct import WindowName
 from audiofeat.io import load_audio
 from audiofeat.plotting import mdct_stft_figure
+from audiofeat.progress import ProgressBars
 from audiofeat.psychoreport import combine_reports, file_report, format_reports
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -59,7 +58,8 @@ def make_oneshots(out_dir: Path, config_path: Path | None, overrides: tuple[str,
       audiofeat make-oneshots /tmp/tiny --set per_subclass=4 --set seed=1
     """
     config = load_config(config_path, OneShotsConfig, overrides)
-    files = write_oneshots(out_dir, config)
+    with ProgressBars() as progress:
+        files = write_oneshots(out_dir, config, progress=progress)
     counts: dict[str, int] = {}
     for path in files:
         key = "/".join(path.relative_to(out_dir).parts[:2])
@@ -151,9 +151,17 @@ def data_piano(ctx: click.Context, out_dir: Path, hours: float, workers: int) ->
       audiofeat data piano data/piano --hours 12
     """
     start = time.perf_counter()
+    rendered = 0.0
+
+    def on_score(score: Path, seconds: float) -> None:  # a line per score, and a bar in minutes of audio
+        nonlocal rendered
+        rendered += seconds
+        progress.write(f"  {score.name:40} {seconds:7.1f} s")
+        progress("render (minutes of audio)", round(min(rendered, hours * 3600) / 60), round(hours * 60))
+
     try:
-        result = piano.prepare_piano(out_dir, hours=hours, workers=workers,
-                               on_score=lambda score, seconds: click.echo(f"  {score.name:40} {seconds:7.1f} s"))
+        with ProgressBars() as progress:
+            result = piano.prepare_piano(out_dir, hours=hours, workers=workers, on_score=on_score)
     except ImportError as error:
         ctx.fail(f"{error.name} is missing: install the renderer with `make data-piano` "
                  "(music21, and tinysoundfont without its pyaudio dependency)")
@@ -211,26 +219,15 @@ def extract(ctx: click.Context, input_path: Path, output: Path, config_path: Pat
       audiofeat extract data/embedded data/embedded.h5 --config pipelines/features/embedded.toml
       audiofeat extract data/oneshots/manifest.csv out.h5 --config pipelines/features/oneshots.toml --workers 2
     """
-    bar = tqdm(unit="file", desc=f"extract {output.name}", disable=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     try:
         config = load_config(config_path, FeatureConfig, overrides)
-        report = build_cache(input_path, output, config, workers=workers, shard=parse_shard(shard), resume=resume,
-                             overwrite=overwrite, verify=verify, progress=progress)
-    except AudiofeatError:
-        bar.close()
-        raise
+        with ProgressBars() as progress:
+            report = build_cache(input_path, output, config, workers=workers, shard=parse_shard(shard),
+                                 resume=resume, overwrite=overwrite, verify=verify, progress=progress)
     except KeyboardInterrupt:
-        bar.close()
         click.echo(f"interrupted: finished files are kept in {output}.parts; run the same command with --resume "
                    "to finish", err=True)
         ctx.exit(130)
-    bar.close()
     if report.status == "up to date":
         click.echo(f"{output} is up to date ({report.examples} examples from {report.sources} files); nothing to do")
     else:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from audiofeat.cli_support import CleanErrorGroup
 from audiofeat.config import apply_overrides, config_from_dict, config_to_dict
+from audiofeat.progress import ProgressBars
 from gansynth_zoo import __version__, builders
 from gansynth_zoo.config import RunConfig, load_config
 from gansynth_zoo.data.mnist import SPLITS, load_mnist, mnist_path
@@ -222,15 +223,17 @@ def evaluate(run_dir: Path, device: torch.device, metric_names: str | None, samp
       gansynth-zoo evaluate runs/00000-cgan-mnist-1a2b3c4d
       gansynth-zoo evaluate runs/00001-demo-1a2b3c4d --metrics audio,rtf
     """
-    context = EvalContext(run_dir, device=device, samples=samples, seed=seed,
-                          classifier_path=classifier_path, checkpoints=checkpoints, status=click.echo)
-    names = [n.strip() for n in metric_names.split(",")] if metric_names else default_metrics(context)
-    for name in names:
-        result = calc_metric(name, context)
-        click.echo(json.dumps(result, indent=2))
-        summary = METRICS[name].format
-        if summary is not None:
-            click.echo(summary(result))
+    with ProgressBars() as progress:
+        context = EvalContext(run_dir, device=device, samples=samples, seed=seed, classifier_path=classifier_path,
+                              checkpoints=checkpoints, status=progress.write, progress=progress)
+        names = [n.strip() for n in metric_names.split(",")] if metric_names else default_metrics(context)
+        for name in names:
+            result = calc_metric(name, context)
+            progress.close()
+            click.echo(json.dumps(result, indent=2))
+            summary = METRICS[name].format
+            if summary is not None:
+                click.echo(summary(result))
 @main.command("sample")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False)
 @click.option("--pretrained", default=None, help="A generator shipped with the package instead of RUN_DIR "
@@ -281,8 +284,9 @@ def sample(ctx: click.Context, run_dir: Path | None, pretrained: str | None, cat
             click.echo(line)
         return
     assert out_dir is not None  # required without --list (checked above)
-    files = sample_files(source, out_dir, categories=categories, genre=genre, n=n, seed=seed, n_iter=n_iter,
-                         device=device)
+    with ProgressBars() as progress:
+        files = sample_files(source, out_dir, categories=categories, genre=genre, n=n, seed=seed, n_iter=n_iter,
+                             device=device, progress=progress)
     kinds = sorted({path.suffix[1:].upper() for path in files})
     click.echo(f"wrote {len(files)} {'/'.join(kinds)} files under {out_dir}")
 
@@ -300,8 +304,10 @@ def rtf(run_dir: Path, batch_sizes: tuple[int, ...], n_iter: int, repeat: int,
 
     Results are appended to RUN_DIR/metric-rtf.jsonl.
     """
-    click.echo(format_rtf_table(record_real_time_factors(run_dir, batch_sizes=batch_sizes, n_iter=n_iter,
-                                                         repeat=repeat, device=device)))
+    with ProgressBars() as progress:
+        result = record_real_time_factors(run_dir, batch_sizes=batch_sizes, n_iter=n_iter, repeat=repeat,
+                                          device=device, progress=progress)
+    click.echo(format_rtf_table(result))
 
 
 @main.command("plot")

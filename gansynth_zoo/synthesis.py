@@ -12,6 +12,7 @@ import torch
 from audiofeat.datasets.manifest import check_label
 from audiofeat.exceptions import ParameterError
 from audiofeat.io import save_audio
+from audiofeat.progress import Progress
 from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.sampling import generate, load_generator
 from gansynth_zoo.tools.images import image_grid, write_png
@@ -97,7 +98,7 @@ def _spectrogram_png(log_mag: torch.Tensor, path: Path) -> Path:
 
 def sample_files(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, categories: Sequence[str] = (),
                  genre: str | None = None, n: int = 8, seed: int = 0, n_iter: int = 32,
-                 device: torch.device | str = "cpu") -> list[Path]:
+                 device: torch.device | str = "cpu", progress: Progress | None = None) -> list[Path]:
     """Writes ``n`` samples per category (every label when neither categories nor a genre is given)
     and returns their paths.
 
@@ -111,6 +112,7 @@ def sample_files(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, cate
     ``c`` and puts the files under ``out_dir/<genre>/``; without categories it asks for the genre
     alone, with the category part of ``c`` zero. Without a genre the genre part is zero: "any genre".
     Marginal requests are ones the model has seen when it was trained with ``train.condition_dropout``.
+    ``progress`` (:mod:`audiofeat.progress`) hears ``("sample", done, total)`` after each category.
     """
     G, export = load_generator(run_dir, device)
     out_dir = Path(out_dir)
@@ -133,12 +135,14 @@ def sample_files(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, cate
     audio = export["data"].get("representation")
     representation = None if audio is None else Representation.from_dict(audio)
     written = []
-    for folder, labels in groups:
+    for done, (folder, labels) in enumerate(groups, 1):
         x = generate(G, table, labels, export["z_dim"], seed=seed, device=device)
         if representation is not None:
             written += _write_audio(x, representation, folder, n_iter=n_iter, seed=seed)
         else:
             written += [_image_png(x[i], folder / f"sample_{i:03d}.png") for i in range(len(x))]
+        if progress:
+            progress("sample", done, len(groups))
     return written
 
 

@@ -38,6 +38,7 @@ from audiofeat.config import config_hash, config_to_dict
 from audiofeat.datasets.manifest import write_manifest
 from audiofeat.exceptions import ParameterError
 from audiofeat.io import save_audio
+from audiofeat.progress import Progress
 
 __all__ = ["STYLES", "SUBCLASSES", "OneShotsConfig", "synthesize", "write_oneshots"]
 
@@ -297,11 +298,13 @@ def synthesize(name: str, index: int, *, seed: int = 0, sample_rate: int = 16000
     return x.astype(np.float32)
 
 
-def write_oneshots(out_dir: str | os.PathLike, config: OneShotsConfig) -> list[Path]:
+def write_oneshots(out_dir: str | os.PathLike, config: OneShotsConfig, *,
+                   progress: Progress | None = None) -> list[Path]:
     """Writes the dataset below ``out_dir`` and returns the files, in a stable order.
 
     Idempotent: a folder whose ``dataset.json`` records the same config is left as it is, and a
     run interrupted half way is completed on the next call (files are written atomically).
+    ``progress`` (:mod:`audiofeat.progress`) hears of each file as ``("synthesise", done, total)``.
 
     Raises:
         ParameterError: ``out_dir`` holds a dataset made with a different config.
@@ -317,6 +320,7 @@ def write_oneshots(out_dir: str | os.PathLike, config: OneShotsConfig) -> list[P
                 f"{out_dir} already holds a dataset made with another config ({existing.get('config')}); "
                 "choose another folder or delete it")
     files, rows = [], []
+    total = len(config.names) * len(config.styles or (None,)) * config.per_subclass
     for name in config.names:
         for style in config.styles or (None,):
             prefix = "" if style is None else f"{style}_"
@@ -328,6 +332,8 @@ def write_oneshots(out_dir: str | os.PathLike, config: OneShotsConfig) -> list[P
                     save_audio(path, audio, config.sample_rate)
                 files.append(path)
                 rows.append({"path": path.relative_to(out_dir).as_posix(), "label": name, "genre": style})
+                if progress:
+                    progress("synthesise", len(files), total)
     if config.styles:
         write_manifest(out_dir / "manifest.csv", rows)
     wanted["files"] = len(files)

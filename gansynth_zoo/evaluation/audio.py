@@ -45,6 +45,7 @@ import torch
 from audiofeat.cache import open_cache
 from audiofeat.exceptions import ParameterError
 from audiofeat.features import FeatureExtractor
+from audiofeat.progress import Progress
 from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.metrics.classifier import (
@@ -110,7 +111,7 @@ def _magnitude_channels(x: torch.Tensor, representation: Representation) -> torc
 
 
 def _classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, train_rows: torch.Tensor, test_rows: torch.Tensor,
-                path: Path, steps: int, device, status, *,
+                path: Path, steps: int, device, status, progress, *,
                 per_class_key: str) -> tuple[Classifier, dict[str, Any]]:
     """The classifier stored at ``path``, or one trained on ``x[train_rows]`` and stored there with its
     held-out accuracy per class under ``per_class_key``."""
@@ -118,6 +119,7 @@ def _classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, train_rows: to
         return load_classifier(path, device)
     model, info = train_classifier(x[train_rows], y[train_rows], n_classes=n_classes, x_val=x[test_rows],
                                    y_val=y[test_rows], steps=steps, batch_size=32, device=device, status=status,
+                                   progress=progress,
                                    channels=(16, 32, 64, 64), embed_dim=64)
     info[per_class_key] = per_class_accuracy(predict(model, x[test_rows], device), y[test_rows], n_classes)
     save_classifier(model, info, path)
@@ -126,11 +128,12 @@ def _classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, train_rows: to
 
 @torch.no_grad()
 def through_audio(x: torch.Tensor, representation: Representation, *, n_iter: int = 32, seed: int = 0,
-                  batch_size: int = 64) -> torch.Tensor:
+                  batch_size: int = 64, progress: Progress | None = None) -> torch.Tensor:
     """Generated model tensors -> waveforms -> the same representation analysed from the sound.
 
     Waveforms are made as :func:`gansynth_zoo.synthesis.sample_files` makes them and, when the cache
-    peak-normalised its files, scaled to the same 0.999 peak before the analysis.
+    peak-normalised its files, scaled to the same 0.999 peak before the analysis. ``progress``
+    (:mod:`audiofeat.progress`) hears ``("through audio", done, total)`` after each batch.
     """
 
     config = representation.feature_config
@@ -142,6 +145,8 @@ def through_audio(x: torch.Tensor, representation: Representation, *, n_iter: in
         if config.audio.normalize:
             audio = audio * (0.999 / audio.abs().amax(dim=(1, 2), keepdim=True).clamp_min(1e-8))
         out.append(representation.encode(extractor.compute(audio.float())))
+        if progress:
+            progress("through audio", min(i + batch_size, len(x)), len(x))
     return torch.cat(out)
 
 
@@ -161,8 +166,10 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
                    classifier_dir: str | os.PathLike = "data/classifiers",
                    classifier_path: str | os.PathLike | None = None, seed: int = 0,
                    device: torch.device | str = "cpu",
-                   status: Callable[[str], None] | None = None) -> dict[str, Any]:
+                   status: Callable[[str], None] | None = None,
+                   progress: Progress | None = None) -> dict[str, Any]:
     """Runs the suite on a run trained from ``data`` (its :class:`TrainingData`); appends ``metric-audio.jsonl``.
+    ``status`` gets lines and ``progress`` (:mod:`audiofeat.progress`) bars of the long steps.
 
     The subclass classifier is kept in ``classifier_path`` if given, else in ``classifier_dir`` under a
     name keyed by the cache; the genre classifier beside it (``<stem>-genre<suffix>``, or keyed).
@@ -179,11 +186,12 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     genre_file = (subclass_file.with_name(f"{subclass_file.stem}-genre{subclass_file.suffix}") if classifier_path
                   else Path(classifier_dir) / f"audio-genre-{key}.pt")
     classifier, info = _classifier(real_mag, data.labels, len(data.label_names), train_rows, test_rows,
-                                   subclass_file, classifier_steps, device, status,
+                                   subclass_file, classifier_steps, device, status, progress,
                                    per_class_key="per_subclass_val_accuracy")
     n_labels = len(data.label_names)
     labels = torch.arange(n_labels).repeat_interleave(samples_per_category)
-    fake = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device, batch_size=64)
+    fake = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device, batch_size=64,
+                    progress=progress)
     fake_mag = _magnitude_channels(fake, representation)
     probs = predict(classifier, fake_mag, device)
     fake_embedding = embed(classifier, fake_mag, device)
@@ -212,8 +220,8 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
         result["class_accuracy"] = float((to_class[predicted] == to_class[labels]).float().mean())
         result["conditional_accuracy_per_subclass"] = dict(zip(data.label_names,
                                                                per_class_accuracy(probs, labels, n_labels)))
-        heard = predict(classifier, _magnitude_channels(through_audio(fake, representation, seed=seed),
-                                                        representation), device)
+        heard_audio = through_audio(fake, representation, seed=seed, progress=progress)
+        heard = predict(classifier, _magnitude_channels(heard_audio, representation), device)
         result["conditional_accuracy_audio"] = accuracy(heard, labels)
         result["class_accuracy_audio"] = float((to_class[heard.argmax(1)] == to_class[labels]).float().mean())
         result["conditional_accuracy_audio_per_subclass"] = dict(zip(data.label_names,
@@ -236,7 +244,8 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     if G.c_dim and data.genre_names:
         result.update(_genre_figures(G, export, data, representation, real_mag, classifier, kits, genre_file,
                                      samples_per_cell=max(1, samples_per_category // 4),
-                                     classifier_steps=classifier_steps, seed=seed, device=device, status=status))
+                                     classifier_steps=classifier_steps, seed=seed, device=device, status=status,
+                                     progress=progress))
     report_metric(run_dir, "audio", result, checkpoint=f"generator.pt (step {export['step']})")
     return result
 
@@ -250,7 +259,7 @@ def genre_labels(c: torch.Tensor, n_genres: int) -> torch.Tensor:
 def _genre_figures(G: torch.nn.Module, export: dict[str, Any], data, representation: Representation,
                    real_mag: torch.Tensor, subclass_classifier: Classifier, kits: Sequence[str] | None,
                    classifier_path: Path, *, samples_per_cell: int, classifier_steps: int, seed: int, device,
-                   status) -> dict[str, Any]:
+                   status, progress) -> dict[str, Any]:
     """The genre figures of a run conditioned on genre (module docstring)."""
     n_genres = len(data.genre_names)
     genres = genre_labels(data.c, n_genres)
@@ -258,7 +267,7 @@ def _genre_figures(G: torch.nn.Module, export: dict[str, Any], data, representat
     groups = None if kits is None else [kits[i] for i in rows.tolist()]
     train, test = (rows[part] for part in split_indices(genres[rows], seed=0, groups=groups))
     classifier, info = _classifier(real_mag, genres, n_genres, train, test, classifier_path, classifier_steps,
-                                   device, status, per_class_key="per_genre_val_accuracy")
+                                   device, status, progress, per_class_key="per_genre_val_accuracy")
     real_correct = predict(classifier, real_mag[test], device).argmax(1) == genres[test]
     counts = Counter(zip(genres[rows].tolist(), data.labels[rows].tolist()))
     cells = sorted(counts)
@@ -267,7 +276,7 @@ def _genre_figures(G: torch.nn.Module, export: dict[str, Any], data, representat
     requests = export["conditioning"][wanted_label].clone()  # its genre part is zero
     requests[torch.arange(len(requests)), requests.shape[1] - n_genres + wanted_genre] = 1
     fake = _magnitude_channels(generate(G, requests, torch.arange(len(requests)), export["z_dim"], seed=seed,
-                                        device=device, batch_size=64), representation)
+                                        device=device, batch_size=64, progress=progress), representation)
     genre_hit = predict(classifier, fake, device).argmax(1) == wanted_genre
     label_hit = predict(subclass_classifier, fake, device).argmax(1) == wanted_label
     genre_per_cell, label_per_cell = (hit.view(len(cells), -1).float().mean(1) for hit in (genre_hit, label_hit))

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from audiofeat.progress import Progress
 from gansynth_zoo.data.sources import load_training_data
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.metrics.classifier import (
@@ -42,7 +43,8 @@ __all__ = ["digit_classifier", "evaluate_digits"]
 
 
 def digit_classifier(source: str, path: str | os.PathLike, *, steps: int = 2000, device: torch.device | str = "cpu",
-                     status: Callable[[str], None] | None = None) -> tuple[Classifier, dict[str, Any]]:
+                     status: Callable[[str], None] | None = None,
+                     progress: Progress | None = None) -> tuple[Classifier, dict[str, Any]]:
     """The evaluation classifier for a digit source, trained on its real training split the first time
     and stored at ``path`` with its test accuracy."""
     path = Path(path)
@@ -53,7 +55,8 @@ def digit_classifier(source: str, path: str | os.PathLike, *, steps: int = 2000,
     train = load_training_data(source, split="train")
     test = load_training_data(source, split="test")
     model, info = train_classifier(train.x, train.labels, n_classes=10, x_val=test.x, y_val=test.labels,
-                                   steps=steps, device=device, status=status, channels=(16, 32, 64))
+                                   steps=steps, device=device, status=status, progress=progress,
+                                   channels=(16, 32, 64))
     info["source"] = source
     save_classifier(model, info, path)
     return model, info
@@ -61,16 +64,19 @@ def digit_classifier(source: str, path: str | os.PathLike, *, steps: int = 2000,
 
 def evaluate_digits(run_dir: str | os.PathLike, *, classifier_path: str | os.PathLike, samples: int = 10000,
                     classifier_steps: int = 2000, seed: int = 0, device: torch.device | str = "cpu",
-                    status: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Runs the digit suite on a run, writes ``samples-grid.png`` and appends ``metric-digits.jsonl``."""
+                    status: Callable[[str], None] | None = None,
+                    progress: Progress | None = None) -> dict[str, Any]:
+    """Runs the digit suite on a run, writes ``samples-grid.png`` and appends ``metric-digits.jsonl``.
+    ``status`` gets lines and ``progress`` (:mod:`audiofeat.progress`) bars of the long steps."""
     run_dir = Path(run_dir)
     G, export = load_generator(run_dir, device)
     source = export["data"]["source"]
     source = "digits" if source == "sklearn-digits" else source
-    classifier, info = digit_classifier(source, classifier_path, steps=classifier_steps, device=device, status=status)
+    classifier, info = digit_classifier(source, classifier_path, steps=classifier_steps, device=device, status=status,
+                                        progress=progress)
     test = load_training_data(source, split="test")
     labels = torch.arange(samples) % 10
-    images = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device)
+    images = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device, progress=progress)
     probs = predict(classifier, images, device)
     predicted = probs.argmax(1)
     fake_embedding = embed(classifier, images, device).numpy()

@@ -43,6 +43,7 @@ import torch
 
 from audiofeat.exceptions import ConfigError, ParameterError
 from audiofeat.functional.psychoacoustic import masking_threshold, tonality
+from audiofeat.progress import Progress
 from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.metrics.frechet import frechet_distance
@@ -168,7 +169,8 @@ def _real_batches(data, rows: torch.Tensor, batch_size: int,
 
 
 def _generated_batches(G: torch.nn.Module, export: dict[str, Any], samples: int, seed: int, batch_size: int,
-                       device: torch.device) -> Iterator[tuple[torch.Tensor, None]]:
+                       device: torch.device, progress: Progress | None,
+                       task: str) -> Iterator[tuple[torch.Tensor, None]]:
     """Generated batches without gradients; example ``i``'s latent is the ``i``-th draw of a generator
     seeded with ``seed``, so the examples do not depend on ``batch_size``. A conditional model gets
     the labels in turn (``i`` modulo their number)."""
@@ -182,10 +184,13 @@ def _generated_batches(G: torch.nn.Module, export: dict[str, Any], samples: int,
         with torch.no_grad():
             x = G(z.to(device), c.to(device)).float()
         yield x, None
+        if progress:
+            progress(task, start + n, samples)
 
 
 def evaluate_mdct(run_dir: str | os.PathLike, data, *, samples: int, seed: int = 0,
-                  device: torch.device | str = "cpu", batch_size: int = 8, checkpoints: bool = False) -> dict[str, Any]:
+                  device: torch.device | str = "cpu", batch_size: int = 8, checkpoints: bool = False,
+                  progress: Progress | None = None) -> dict[str, Any]:
     """Scores a run trained on MDCT data against its real windows; appends ``metric-mdct.jsonl``.
 
     Args:
@@ -200,6 +205,7 @@ def evaluate_mdct(run_dir: str | os.PathLike, data, *, samples: int, seed: int =
         batch_size: examples generated and scored at once (default 8; memory is that of one batch).
         checkpoints: also score the EMA generator of every checkpoint in the run folder, oldest
             first, each with its own record.
+        progress: hears ``("score <checkpoint>", done, samples)`` (:mod:`audiofeat.progress`).
 
     Returns:
         The record of ``generator.pt`` (module docstring): ``step``, ``samples``, ``real_examples``,
@@ -225,7 +231,8 @@ def evaluate_mdct(run_dir: str | os.PathLike, data, *, samples: int, seed: int =
     sources = [*list_checkpoints(run_dir), run_dir / "generator.pt"] if checkpoints else [run_dir / "generator.pt"]
     for source in sources:
         G, export = load_generator(source, device)
-        generated = score_mdct(_generated_batches(G, export, samples, seed, batch_size, device), representation)
+        generated = score_mdct(_generated_batches(G, export, samples, seed, batch_size, device, progress,
+                                                      f"score {source.name}"), representation)
         result: dict[str, Any] = {"step": int(export["step"]), "samples": generated["examples"],
                                   "real_examples": real["examples"], "seed": seed,
                                   "real_threshold": "computed" if data.aux is None else "cache"}

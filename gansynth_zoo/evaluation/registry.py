@@ -19,6 +19,7 @@ import torch
 
 from audiofeat.config import config_from_dict
 from audiofeat.exceptions import ConfigError, ParameterError
+from audiofeat.progress import Progress
 from gansynth_zoo import builders
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.dataset import TrainingData
@@ -45,7 +46,8 @@ class EvalContext:
         classifier_path: the evaluation classifier's file (digits), or a file in the folder where the
             audio classifiers are kept (``None``: under ``data/classifiers``).
         checkpoints: also score every kept checkpoint (the MDCT learning curve).
-        status: receives progress lines.
+        status: receives lines worth keeping in a log.
+        progress: hears the progress of the long steps (:mod:`audiofeat.progress`).
     """
 
     run_dir: Path
@@ -55,6 +57,7 @@ class EvalContext:
     classifier_path: Path | None = None
     checkpoints: bool = False
     status: Callable[[str], None] | None = None
+    progress: Progress | None = None
 
     @functools.cached_property
     def config(self) -> RunConfig:
@@ -127,7 +130,8 @@ def digits(context: EvalContext) -> dict[str, Any]:
     source = context.config.data.source
     return evaluate_digits(context.run_dir, samples=_samples(context), seed=context.seed, device=context.device,
                            classifier_path=context.classifier_path or Path(f"data/classifiers/{source}.pt"),
-                           classifier_steps=context.config.eval.classifier_steps, status=context.status)
+                           classifier_steps=context.config.eval.classifier_steps, status=context.status,
+                           progress=context.progress)
 
 
 def _audio_tables(result: dict[str, Any]) -> str:
@@ -143,17 +147,18 @@ def audio(context: EvalContext) -> dict[str, Any]:
     return evaluate_audio(context.run_dir, data, samples_per_category=per_category,
                           classifier_steps=context.config.eval.classifier_steps,
                           classifier_path=context.classifier_path,
-                          seed=context.seed, device=context.device, status=context.status)
+                          seed=context.seed, device=context.device, status=context.status,
+                          progress=context.progress)
 
 
 @register_metric("mdct", default_for=("mdct",))
 def mdct(context: EvalContext) -> dict[str, Any]:
     """Tonality, masking, level and FD of MDCT runs (:mod:`gansynth_zoo.evaluation.mdct`)."""
     return evaluate_mdct(context.run_dir, context.data, samples=_samples(context), seed=context.seed,
-                         device=context.device, checkpoints=context.checkpoints)
+                         device=context.device, checkpoints=context.checkpoints, progress=context.progress)
 
 
 @register_metric("rtf", format=format_rtf_table)
 def rtf(context: EvalContext) -> dict[str, Any]:
     """Real-time factors at batch 1 and 64 (:mod:`gansynth_zoo.evaluation.rtf`), one record per batch."""
-    return record_real_time_factors(context.run_dir, device=context.device)
+    return record_real_time_factors(context.run_dir, device=context.device, progress=context.progress)

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from audiofeat.progress import Progress
 from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.sampling import load_generator
@@ -39,8 +40,10 @@ def _median_time(fn, repeat: int, device: torch.device) -> float:
 
 @torch.no_grad()
 def real_time_factor(run_dir: str | os.PathLike, *, batch_sizes: Sequence[int] = (1, 64), n_iter: int = 32,
-                     repeat: int = 3, device: torch.device | str = "cpu") -> list[dict[str, Any]]:
-    """RTF of generator, inversion and end to end for each batch size (module docstring)."""
+                     repeat: int = 3, device: torch.device | str = "cpu",
+                     progress: Progress | None = None) -> list[dict[str, Any]]:
+    """RTF of generator, inversion and end to end for each batch size (module docstring); ``progress``
+    (:mod:`audiofeat.progress`) hears ``("time batch sizes", done, total)``."""
     device = torch.device(device)
     G, export = load_generator(run_dir, device)
     representation = Representation.from_dict(export["data"]["representation"])
@@ -61,6 +64,8 @@ def real_time_factor(run_dir: str | os.PathLike, *, batch_sizes: Sequence[int] =
                      "rtf_generator": generator_time / audio_seconds, "rtf_inversion": inversion_time / audio_seconds,
                      "rtf_total": total_time / audio_seconds, "seconds_per_batch": total_time,
                      "threads": torch.get_num_threads()})
+        if progress:
+            progress("time batch sizes", len(rows), len(batch_sizes))
     return rows
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from audiofeat.progress import Progress
 from gansynth_zoo.registry import build_model
 from gansynth_zoo.training.checkpoint import load_checkpoint
 
@@ -15,10 +16,12 @@ __all__ = ["generate", "load_generator"]
 
 @torch.no_grad()
 def generate(G: torch.nn.Module, conditioning: torch.Tensor, labels: torch.Tensor, z_dim: int, *, seed: int = 0,
-             device: torch.device | str = "cpu", batch_size: int = 500) -> torch.Tensor:
+             device: torch.device | str = "cpu", batch_size: int = 500,
+             progress: Progress | None = None) -> torch.Tensor:
     """Generates one example per entry of ``labels`` (indices into the ``conditioning`` table), on the CPU.
 
     Latents come from a generator seeded with ``seed``: the same call gives the same examples.
+    ``progress`` (:mod:`audiofeat.progress`) hears ``("generate", done, total)`` after each batch.
     """
     generator = torch.Generator().manual_seed(seed)
     out = []
@@ -27,6 +30,8 @@ def generate(G: torch.nn.Module, conditioning: torch.Tensor, labels: torch.Tenso
         z = torch.randn(len(chunk), z_dim, generator=generator)
         c = conditioning[chunk] if G.c_dim else torch.zeros(len(chunk), 0)
         out.append(G(z.to(device), c.to(device)).float().cpu())
+        if progress:
+            progress("generate", i + len(chunk), len(labels))
     return torch.cat(out)
 
 

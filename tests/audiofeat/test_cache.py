@@ -173,7 +173,7 @@ def test_failed_overwrite_keeps_the_old_cache(dataset, tmp_path):
 
 
 def _interrupt_after_five_files(dataset: Path, out: Path) -> None:
-    def stop_after_five(done, total):
+    def stop_after_five(task, done, total):
         if done == 5:
             raise Interrupt
 
@@ -239,7 +239,7 @@ def test_verified_resume_recomputes_parts_whose_file_changed(dataset, tmp_path):
 def test_resume_with_another_config_is_refused(dataset, tmp_path):
     out = tmp_path / "c.h5"
 
-    def stop(done, total):
+    def stop(task, done, total):
         if done == 2:
             raise Interrupt
 

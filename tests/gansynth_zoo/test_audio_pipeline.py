@@ -23,6 +23,7 @@ from gansynth_zoo.data.sources import load_training_data
 from gansynth_zoo.evaluation.audio import _balanced, split_indices
 from gansynth_zoo.evaluation.metrics.diversity import mean_pairwise_distance
 from gansynth_zoo.evaluation.metrics.ndb import jensen_shannon, kmeans, ndb_jsd
+from gansynth_zoo.evaluation.registry import EvalContext, calc_metric
 from gansynth_zoo.synthesis import genre_weights
 from gansynth_zoo.training.run import run_training
 
@@ -337,3 +338,13 @@ def test_train_sample_rtf_evaluate(cache, tmp_path, report_script):
     assert "| subclass | accuracy | accuracy (audio)" in evaluated.output and "generated / real: " in evaluated.output
     assert metrics["pairwise_log_mag"] >= 0 and metrics["classifier_held_out_accuracy"] >= 0
     assert [p.name for p in (tmp_path / "clf").iterdir()] == ["x.pt"]  # the file --classifier named
+    # the long steps report progress as (task, done, total), ending at done == total
+    heard: dict[str, list[tuple[int, int]]] = {}
+    record = lambda task, done, total: heard.setdefault(task, []).append((done, total))  # noqa: E731
+    sample_files(run_dir, tmp_path / "more", categories=("drums/kick", "bass/sub"), n=1, progress=record)
+    calc_metric("audio", EvalContext(run_dir, samples=12, classifier_path=tmp_path / "clf" / "y.pt", progress=record))
+    calc_metric("rtf", EvalContext(run_dir, progress=record))
+    assert heard["sample"] == [(1, 2), (2, 2)] and heard["time batch sizes"] == [(1, 2), (2, 2)]
+    steps = load_config(None, _overrides(cache)).eval.classifier_steps
+    assert heard["train classifier"][-1] == (steps, steps) and len(heard["train classifier"]) == steps
+    assert heard["generate"][-1] == (12, 12) and heard["through audio"][-1] == (12, 12)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiofeat.progress import Progress
 from gansynth_zoo.training.checkpoint import save_atomic
 
 __all__ = ["Classifier", "accuracy", "embed", "load_classifier", "per_class_accuracy", "predict", "save_classifier",
@@ -79,9 +80,10 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, *, n_classes: int, x_val:
                      steps: int = 2000, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
                      device: torch.device | str = "cpu",
                      augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-                     status: Callable[[str], None] | None = None,
+                     status: Callable[[str], None] | None = None, progress: Progress | None = None,
                      **kwargs: Any) -> tuple[Classifier, dict[str, Any]]:
-    """Trains a :class:`Classifier` with Adam and a one-cycle schedule.
+    """Trains a :class:`Classifier` with Adam and a one-cycle schedule. ``status`` gets a line every 500
+    steps; ``progress`` (:mod:`audiofeat.progress`) hears ``("train classifier", step, steps)``.
 
     Returns:
         ``(model, info)`` where ``info`` holds the constructor kwargs, the steps and the validation
@@ -105,6 +107,8 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, *, n_classes: int, x_val:
         loss.backward()
         optimizer.step()
         schedule.step()
+        if progress:
+            progress("train classifier", step + 1, steps)
         if status and (step + 1) % 500 == 0:
             status(f"classifier step {step + 1}/{steps} loss {loss.item():.4f}")
     probs = predict(model, x_val, device)
