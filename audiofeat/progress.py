@@ -23,10 +23,10 @@ class Progress(Protocol):
 class ProgressBars:
     """A :class:`Progress` that shows the current task as a tqdm bar (rate, ETA) on a terminal.
 
-    Work already done at a task's first report (a resumed build) does not count
-    in its rate. A new task name closes the previous bar and opens another. Off a terminal (``file`` not a TTY)
-    tqdm draws nothing. The bar is redrawn at most every ``min_interval`` seconds. :meth:`write` prints a line above the bar. Use it as a context manager so that
-    the last bar is closed.
+    Work already done at a task's first report (a resumed build) does not count in its rate. A new
+    task name closes the previous bar and opens another. Off a terminal (``file`` not a TTY) tqdm
+    draws nothing. The bar is redrawn at most every ``min_interval`` seconds. :meth:`write` prints a
+    line above the bar. Use it as a context manager so that the last bar is closed.
 
     Example:
         >>> import io

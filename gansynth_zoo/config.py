@@ -147,6 +147,8 @@ class TrainConfig:
         log_every, checkpoint_every: in steps.
         sample_every: write a fixed-latent snapshot of the EMA generator every this many steps
             (``RUN/snapshots/<step>/``, :mod:`gansynth_zoo.training.snapshots`; 0: never).
+        tensorboard: also write the records and snapshots as TensorBoard events in ``RUN/tensorboard``
+            (:mod:`gansynth_zoo.training.tensorboard`; needs the ``tensorboard`` extra).
         keep_checkpoints: how many resumable checkpoints to keep.
         stable_images, fade_images: progressive growing (models built with ``progressive = true``):
             images trained at each resolution, and images over which the next one fades in
@@ -163,6 +165,7 @@ class TrainConfig:
     log_every: int = 50
     checkpoint_every: int = 1000
     sample_every: int = 0
+    tensorboard: bool = False
     keep_checkpoints: int = 2
     stable_images: int = 800_000
     fade_images: int = 800_000

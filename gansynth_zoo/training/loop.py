@@ -29,6 +29,7 @@ from gansynth_zoo.training.checkpoint import FORMAT_VERSION, list_checkpoints, s
 from gansynth_zoo.training.ema import ema_decay_at, update_ema
 from gansynth_zoo.training.progressive import grow
 from gansynth_zoo.training.snapshots import Snapshots
+from gansynth_zoo.training.tensorboard import TensorBoardLog
 
 __all__ = ["CriticTransform", "TrainState", "Trainer", "TrainingDiverged"]
 
@@ -266,8 +267,20 @@ class Trainer:
         (:func:`time.process_time`, summed over all threads of the process, so it can exceed the
         wall time) and the wall time spent in this call of ``fit`` so far, checkpoints and logging
         included. After a resume they count from the resume, not from step 0. CPU time does not
-        include work done on a GPU (``peak_gpu_mb`` is logged on CUDA).
+        include work done on a GPU (``peak_gpu_mb`` is logged on CUDA). With ``train.tensorboard`` the
+        records and snapshots are also written as TensorBoard events (:mod:`.tensorboard`).
         """
+        train = self.settings.train
+        board = (TensorBoardLog(self.run_dir / "tensorboard", resumed_at=self.state.step) if train.tensorboard
+                 else None)
+        try:
+            self._fit(board)
+        finally:
+            if board is not None:
+                board.close()
+        return self.state
+
+    def _fit(self, board: TensorBoardLog | None) -> None:
         train = self.settings.train
         window: dict[str, list[float]] = {}
         last_time, last_step = time.perf_counter(), self.state.step
@@ -290,6 +303,8 @@ class Trainer:
                     record["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
                 with open(self.run_dir / "metrics.jsonl", "a") as f:
                     f.write(json.dumps(record) + "\n")
+                if board is not None:
+                    board.scalars(record)
                 if self.status:
                     losses_text = " ".join(f"{k.split('/')[-1]}={v:.4g}" for k, v in record.items()
                                            if k.startswith("loss/"))
@@ -297,10 +312,11 @@ class Trainer:
                 window.clear()
                 last_time, last_step = now, step
             if self.snapshots is not None and step % train.sample_every == 0:
-                self.snapshots.write(self.state.G_ema, step)
+                folder = self.snapshots.write(self.state.G_ema, step)
+                if board is not None:
+                    board.snapshot(folder, step)
             if step % train.checkpoint_every == 0 or step == train.steps:
                 self.save()
-        return self.state
 
     # --- checkpoints ---------------------------------------------------------------------------
 

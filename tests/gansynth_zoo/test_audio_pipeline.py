@@ -348,3 +348,16 @@ def test_train_sample_rtf_evaluate(cache, tmp_path, report_script):
     steps = load_config(None, _overrides(cache)).eval.classifier_steps
     assert heard["train classifier"][-1] == (steps, steps) and len(heard["train classifier"]) == steps
     assert heard["generate"][-1] == (12, 12) and heard["through audio"][-1] == (12, 12)
+
+
+def test_tensorboard_gets_the_snapshot_clips_and_spectrograms(cache, tmp_path):
+    pytest.importorskip("tensorboard", reason="train.tensorboard needs the tensorboard extra")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = run_training(load_config(None, [*_overrides(cache), "train.steps=2", "train.sample_every=2",
+                                              "train.tensorboard=true"]), out=tmp_path)
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"audio": 0, "images": 0}).Reload()
+    assert sorted(events.Tags()["audio"]) == ["snapshot/bass-sub", "snapshot/drums-kick", "snapshot/drums-snare"]
+    clip = events.Audio("snapshot/drums-kick")[0]
+    assert clip.step == 2 and clip.sample_rate == 16000 and clip.encoded_audio_string[:4] == b"RIFF"
+    assert [e.step for e in events.Images("snapshot/spectrograms")] == [2]

@@ -370,3 +370,37 @@ def test_plot_draws_curves_of_several_runs(tmp_path):
     index = (tmp_path / "gallery" / "index.html").read_text()
     assert index.count('class="run"') == 2 and "frechet_distance" in index
     assert all((tmp_path / "gallery" / run.name / "grid.png").is_file() for run in runs)
+
+
+def _events(run_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "images": 0})
+    return events.Reload()
+
+
+def test_tensorboard_mirrors_the_records_and_snapshots_and_a_resume_purges_the_lost_steps(tmp_path):
+    pytest.importorskip("tensorboard", reason="train.tensorboard needs the tensorboard extra")
+    overrides = [*TINY, "train.steps=4", "train.sample_every=2", "train.tensorboard=true", "train.checkpoint_every=2"]
+    run = run_training(load_config(None, overrides), out=tmp_path)
+    records = _losses(run)
+    events = _events(run)
+    tags = set(events.Tags()["scalars"])
+    assert tags == {k for k in records[0] if k != "step"} and "loss/d_adv" in tags and "sec_per_step" in tags
+    assert [(e.step, e.value) for e in events.Scalars("loss/d_adv")] == [
+        (r["step"], pytest.approx(r["loss/d_adv"])) for r in records]
+    grids = events.Images("snapshot/grid")
+    assert [g.step for g in grids] == [2, 4]
+    assert grids[-1].encoded_image_string == (run / "snapshots" / "00000004" / "grid.png").read_bytes()
+    # killed after step 3 was logged: the resumed run's events replace those of steps 3 and 4
+    killed = run_training(load_config(None, [*overrides, "train.steps=3"]), out=tmp_path / "k")
+    (killed / "ckpt-00000003.pt").unlink()
+    resumed = run_training(load_config(None, overrides), resume=killed)
+    steps = [e.step for e in _events(resumed).Scalars("loss/d_adv")]
+    assert steps == [1, 2, 3, 4]
+
+
+def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if tensorboard were not installed
+    with pytest.raises(ConfigError, match=r"train.tensorboard needs the tensorboard package: pip install"):
+        run_training(load_config(None, [*TINY, "train.steps=1", "train.tensorboard=true"]), out=tmp_path)
