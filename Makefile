@@ -33,7 +33,7 @@ STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 BIN = "$$VENV/bin"
 
-.PHONY: venv test test-slow test-gpu lint bench demo features data-embedded data-oneshots oneshots-manifest data-music data-piano data-mnist \
+.PHONY: venv test test-slow test-browser test-gpu lint bench demo features data-embedded data-oneshots oneshots-manifest data-music data-piano data-mnist \
 	train-mnist train-cgan train-cgan-genre music-small-manifest \
 	train-mp3net train-mp3net-music study-diversity clean-venv
 
@@ -52,6 +52,17 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	set -f; $(BIN)/python -m pytest -m "slow and not realdata and not gpu" $$PYTEST_ARGS
+
+# The listening page in headless Chromium (Debian's chromium, installed here as root where missing;
+# without it the test is skipped and says why).
+test-browser: $(STAMP)
+	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "test-browser: installing Debian's chromium with apt-get"; \
+		apt-get install -y -q chromium >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
+			echo "test-browser: could not install chromium; the browser test will be skipped"; \
+	fi
+	set -f; $(BIN)/python -m pytest -m browser $$PYTEST_ARGS
 
 test-gpu: $(STAMP)
 	set -f; REQUIRE_GPU=1 $(BIN)/python -m pytest -m "gpu or not gpu" -k "cuda or gpu" $$PYTEST_ARGS

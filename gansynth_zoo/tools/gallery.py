@@ -133,6 +133,8 @@ def write_gallery(run_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathL
     sections = [_run_section(run, out, per_category, seed) for run in runs]
     title = "gansynth-zoo gallery: " + ", ".join(run.name for run in runs)
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            # an empty icon: browsers ask no server (or file) for /favicon.ico
+            "<link rel=\"icon\" href=\"data:,\">"
             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
             f"<div class=\"runs\">{''.join(sections)}</div></body></html>\n")
     index = out / "index.html"

@@ -26,6 +26,7 @@ from gansynth_zoo.evaluation.metrics.ndb import jensen_shannon, kmeans, ndb_jsd
 from gansynth_zoo.evaluation.registry import EvalContext, calc_metric
 from gansynth_zoo.synthesis import genre_weights
 from gansynth_zoo.training.run import run_training
+from tests.browser import check_page, chromium_or_skip
 
 SUBCLASSES = ("drums/kick", "drums/snare", "bass/sub")
 
@@ -361,3 +362,27 @@ def test_tensorboard_gets_the_snapshot_clips_and_spectrograms(cache, tmp_path):
     clip = events.Audio("snapshot/drums-kick")[0]
     assert clip.step == 2 and clip.sample_rate == 16000 and clip.encoded_audio_string[:4] == b"RIFF"
     assert [e.step for e in events.Images("snapshot/spectrograms")] == [2]
+
+
+@pytest.mark.browser
+def test_gallery_in_a_real_browser_plays_every_clip_and_shows_every_image(cache, tmp_path):
+    chromium = chromium_or_skip()
+    run_dir = run_training(load_config(None, _overrides(cache)), out=tmp_path / "runs")
+    gallery = tmp_path / "gallery"
+    page = CliRunner().invoke(main, ["gallery", str(run_dir), "--n", "1", "--out", str(gallery)])
+    assert page.exit_code == 0, page.output
+    seen = check_page(chromium, gallery / "index.html", gallery / "screenshot.png")
+    assert len(seen["audio"]) == 2 * len(SUBCLASSES) and len(seen["images"]) == 2 * len(SUBCLASSES)
+    assert all(a["error"] is None and a["duration"] == pytest.approx(128 / 16000) for a in seen["audio"]), seen
+    assert all(i["decoded"] and i["width"] > 0 and i["height"] > 0 for i in seen["images"]), seen
+    assert all(status == 200 for _, status in seen["requests"]), seen["requests"]  # nothing missing, nothing remote
+    shot = (gallery / "screenshot.png").read_bytes()
+    assert shot[:4] == b"\x89PNG" and struct.unpack(">II", shot[16:24]) == (1280, 1600)
+    # the check sees what a user would: a clip that is not audio and a missing image are reported
+    audio, image = seen["audio"][0]["src"], seen["images"][0]["src"]
+    (gallery / audio).write_bytes(b"not a wav file")
+    (gallery / image).unlink()
+    broken = check_page(chromium, gallery / "index.html", tmp_path / "broken.png")
+    assert [a["src"] for a in broken["audio"] if a["error"] is not None] == [audio]
+    assert [i["src"] for i in broken["images"] if not i["decoded"]] == [image]
+    assert (f"/{image}", 404) in broken["requests"]
