@@ -132,6 +132,9 @@ class Discriminator(nn.Module):
         conditioning: ``"concat"`` (input maps), ``"projection"``, ``"both"`` or ``"none"``.
         n_classes_aux: logits of an auxiliary-classifier head on the summed features (0: none).
         mbstd_group: group size of a minibatch-std channel before the score (0: none).
+        level_features: also score each input's level per channel (half the log of its mean square)
+            and the spread of that level within its minibatch-std group, so that a critic can tell a
+            generator whose clips are all equally loud (needs ``mbstd_group``).
 
     Shape:
         ``x`` ``(batch, *shape)``, ``c`` ``(batch, c_dim)`` -> ``(batch,)`` [and ``(batch, n_classes_aux)``].
@@ -140,7 +143,7 @@ class Discriminator(nn.Module):
     def __init__(self, *, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (16, 32, 64, 128),
                  conditioning: Literal["concat", "projection", "both", "none"] = "concat", n_classes_aux: int = 0,
-                 mbstd_group: int = 0):
+                 mbstd_group: int = 0, level_features: bool = False):
         super().__init__()
         check_choice("conditioning", conditioning, ("concat", "projection", "both", "none"))
         factor = 2 ** len(channels)
@@ -151,6 +154,8 @@ class Discriminator(nn.Module):
         if c_dim < 0 or n_classes_aux < 0 or mbstd_group < 0:
             raise ParameterError(f"c_dim, n_classes_aux and mbstd_group must be >= 0; got {c_dim}, "
                              f"{n_classes_aux}, {mbstd_group}")
+        if level_features and not mbstd_group:
+            raise ParameterError("level_features needs mbstd_group >= 1: the level's spread is taken over those groups")
         self.c_dim = c_dim
         self.conditioning = conditioning if c_dim else "none"
         maps = c_dim if self.conditioning in ("concat", "both") else 0
@@ -162,7 +167,9 @@ class Discriminator(nn.Module):
         self.body = nn.Sequential(*layers)
         self.minibatch_std = MinibatchStd(mbstd_group) if mbstd_group else None
         cells = (self.shape[1] // factor) * (self.shape[2] // factor)
-        self.score = spectral_norm(nn.Linear((ch_in + bool(mbstd_group)) * cells, 1))
+        self.level_std = MinibatchStd(mbstd_group) if level_features else None
+        levels = self.shape[0] + 1 if level_features else 0  # a level per channel, and their spread
+        self.score = spectral_norm(nn.Linear((ch_in + bool(mbstd_group)) * cells + levels, 1))
         self.embed = spectral_norm(nn.Linear(c_dim, ch_in, bias=False)) if self.conditioning in (
             "projection", "both") else None
         self.classifier = nn.Linear(ch_in, n_classes_aux) if n_classes_aux else None
@@ -172,8 +179,11 @@ class Discriminator(nn.Module):
         assert_shape(c, [x.shape[0], self.c_dim])
         inputs = append_condition_maps(x, c) if self.conditioning in ("concat", "both") else x
         h = self.body(inputs)
-        scored = self.minibatch_std(h) if self.minibatch_std is not None else h
-        score = self.score(scored.flatten(1)).squeeze(1)
+        scored = (self.minibatch_std(h) if self.minibatch_std is not None else h).flatten(1)
+        if self.level_std is not None:
+            level = 0.5 * torch.log(x.float().square().mean(dim=(2, 3)) + 1e-6)  # (batch, channels)
+            scored = torch.cat([scored, self.level_std(level).to(scored.dtype)], dim=1)
+        score = self.score(scored).squeeze(1)
         pooled = h.sum(dim=(2, 3))
         if self.embed is not None:
             score = score + (self.embed(c.to(x.dtype)) * pooled).sum(dim=1)

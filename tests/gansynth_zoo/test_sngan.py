@@ -92,6 +92,22 @@ def test_minibatch_std_lets_the_critic_see_batch_variety():
         Discriminator(mbstd_group=-1)
 
 
+def test_level_features_give_the_critic_each_level_and_its_spread_in_the_group():
+    x = torch.randn(8, 2, 16, 16) * torch.tensor([1, 1, 4, 1, 1, 1, 8, 1.0])[:, None, None, None]
+    D = Discriminator(shape=(2, 16, 16), channels=(4, 8), conditioning="none", mbstd_group=4, level_features=True)
+    seen = []
+    D.score.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0]))
+    D(x, torch.zeros(8, 0))
+    level = 0.5 * torch.log(x.square().mean(dim=(2, 3)) + 1e-6)  # (8, 2)
+    groups = level.reshape(4, 2, 2)  # MinibatchStd's grouping: example i is in group i % 2
+    spread = (groups.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=1).repeat(4)
+    assert torch.allclose(seen[0][:, -3:], torch.cat([level, spread[:, None]], dim=1), atol=1e-5)
+    assert spread[0] > 2 * spread[1]  # examples 0, 2, 4, 6: some louder; 1, 3, 5, 7: all alike
+    assert seen[0].shape[1] == (8 + 1) * 4 * 4 + 3
+    with pytest.raises(ValueError, match="level_features needs mbstd_group >= 1"):
+        Discriminator(level_features=True)
+
+
 def test_reflect_padding_draws_the_edges_like_the_middle():
     """With reflection padding a generator whose every conv sees a constant map returns a constant
     map; zero padding makes its border differ."""
