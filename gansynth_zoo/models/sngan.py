@@ -12,7 +12,8 @@ cut from a longer signal). ``output_root = r`` follows the tanh by the signed ``
 MDCTs). ``output_gain = "free"`` multiplies the output by a learned gain ``exp(g)`` per channel and
 frequency row, ``g`` starting at 0 and stored divided by :data:`GAIN_RATE`; ``"tilt"`` removes the
 mean over rows from ``g`` per channel, so that the gain shapes the spectrum and the level stays
-with the network.
+with the network. ``level_head = true`` multiplies each output by ``exp(w . z + b)``, a loudness
+that a linear map of the latent sets directly (``w`` and ``b`` start at 0), past the batch norms.
 
 Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
@@ -64,6 +65,7 @@ class Generator(nn.Module):
         output_root: ``r >= 1``; the output is ``sign(t) |t|^(1/r)`` of the tanh's ``t`` (1: ``t``).
         output_gain: ``"none"``; ``"free"``: multiply the output by a learned ``exp(g)`` per channel and
             frequency row; ``"tilt"``: the same with ``g`` of mean 0 over the rows of each channel.
+        level_head: multiply each output by ``exp(w . z + b)``, a per-example gain set by the latent.
 
     Shape:
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
@@ -72,7 +74,7 @@ class Generator(nn.Module):
     def __init__(self, *, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4),
                  padding: Literal["zeros", "reflect"] = "zeros", output_root: float = 1.0,
-                 output_gain: Literal["none", "free", "tilt"] = "none"):
+                 output_gain: Literal["none", "free", "tilt"] = "none", level_head: bool = False):
         super().__init__()
         check_choice("padding", padding, ("zeros", "reflect"))
         if isinstance(output_gain, bool):  # runs made before "tilt" existed stored true / false
@@ -97,12 +99,18 @@ class Generator(nn.Module):
         self.width = ch[0]
         self.log_gain = None if output_gain == "none" else nn.Parameter(torch.zeros(1, *self.shape[:2], 1))
         self.centre_gain = output_gain == "tilt"
+        self.level = nn.Linear(z_dim, 1) if level_head else None
+        if self.level is not None:
+            nn.init.zeros_(self.level.weight)
+            nn.init.zeros_(self.level.bias)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         assert_shape(z, [None, self.z_dim])
         assert_shape(c, [z.shape[0], self.c_dim])
         h = self.project(torch.cat([z, c.to(z.dtype)], dim=1))
         x = self.body(h.view(-1, self.width, *self.start))
+        if self.level is not None:
+            x = x * self.level(z).exp()[:, :, None, None]
         if self.log_gain is None:
             return x
         g = self.log_gain - self.log_gain.mean(dim=2, keepdim=True) if self.centre_gain else self.log_gain

@@ -108,6 +108,21 @@ def test_level_features_give_the_critic_each_level_and_its_spread_in_the_group()
         Discriminator(level_features=True)
 
 
+def test_level_head_scales_each_output_by_a_gain_of_its_latent():
+    torch.manual_seed(0)
+    z = torch.randn(3, 4)
+    plain = Generator(z_dim=4, shape=(1, 16, 16), channels=(4, 4, 4), start=(4, 4)).eval()
+    G = Generator(z_dim=4, shape=(1, 16, 16), channels=(4, 4, 4), start=(4, 4), level_head=True).eval()
+    G.load_state_dict(plain.state_dict(), strict=False)
+    c = torch.zeros(3, 0)
+    assert torch.equal(G(z, c), plain(z, c))  # the head starts at a gain of 1
+    with torch.no_grad():
+        G.level.weight.copy_(torch.tensor([[0.5, 0.0, 0.0, 0.0]]))
+        G.level.bias.fill_(-0.1)
+    gain = (0.5 * z[:, 0] - 0.1).exp()[:, None, None, None]
+    assert torch.allclose(G(z, c), plain(z, c) * gain, atol=1e-6)
+
+
 def test_reflect_padding_draws_the_edges_like_the_middle():
     """With reflection padding a generator whose every conv sees a constant map returns a constant
     map; zero padding makes its border differ."""
