@@ -21,6 +21,7 @@ from gansynth_zoo.data.mnist import SPLITS, load_mnist, mnist_path
 from gansynth_zoo.evaluation.registry import METRICS, EvalContext, calc_metric, default_metrics
 from gansynth_zoo.evaluation.rtf import format_rtf_table, record_real_time_factors
 from gansynth_zoo.evaluation.sampling import load_generator
+from gansynth_zoo.export import export_generator
 from gansynth_zoo.pretrained import pretrained_path
 from gansynth_zoo.synthesis import model_vocabulary, sample_files
 from gansynth_zoo.tools.curves import plot_runs
@@ -308,6 +309,31 @@ def rtf(run_dir: Path, batch_sizes: tuple[int, ...], n_iter: int, repeat: int,
         result = record_real_time_factors(run_dir, batch_sizes=batch_sizes, n_iter=n_iter, repeat=repeat,
                                           device=device, progress=progress)
     click.echo(format_rtf_table(result))
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), default="onnx", show_default=True,
+              help="ONNX (run with onnxruntime; needs the export extra) or TorchScript (torch.jit.load).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write (.onnx, or .pt for TorchScript).")
+@click.option("--quantize", type=click.Choice(["int8"]), default=None,
+              help="Store the weights as int8 (ONNX only: onnxruntime's dynamic quantisation).")
+def export(run_dir: Path, fmt: str, out: Path, quantize: str | None) -> None:
+    """Export a run's EMA generator, (z, c) -> features, with the metadata a player needs.
+
+    RUN_DIR is a run folder or a generator.pt-format file. The graph stops at the model's features;
+    the file's metadata holds the categories and their vectors, genres, z_dim, sample rate, clip
+    length and representation (gansynth_zoo.export).
+
+    \b
+    Examples:
+      gansynth-zoo export runs/00001-demo-1a2b3c4d --out demo.onnx
+      gansynth-zoo export gansynth_zoo/pretrained/oneshots.pt --format onnx --quantize int8 --out oneshots-int8.onnx
+      gansynth-zoo export runs/00001-demo-1a2b3c4d --format torchscript --out demo.pt
+    """
+    path = export_generator(run_dir, out, format=fmt, quantize=quantize)  # type: ignore[arg-type]
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {fmt}{', int8' if quantize else ''})")
 
 
 @main.command("plot")

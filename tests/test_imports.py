@@ -8,7 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("audiofeat", "gansynth_zoo")
 #: imported only where used, so that the packages work without them (extras, or installed by make targets)
-OPTIONAL = {"sklearn", "matplotlib", "music21", "tinysoundfont", "tensorboard", "torch.utils.tensorboard"}
+OPTIONAL = {"sklearn", "matplotlib", "music21", "tinysoundfont", "tensorboard", "torch.utils.tensorboard",
+            "onnx", "onnxruntime"}
 
 
 def _optional(name: str) -> bool:
