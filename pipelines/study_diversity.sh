@@ -2,7 +2,8 @@
 # The diversity study of issues 8 and 18 (`make study-diversity`): every ARM config trained and
 # evaluated with each seed at mode_seeking = 0 and at each of the arm's weights, then one table per arm
 # (mean ± sample std over seeds) in $OUT/<arm>.md. Finished runs (a metric file present) are reused,
-# so an interrupted study continues where it stopped.
+# and a run stopped half way (a checkpoint, no metrics) is resumed from its last checkpoint, so an
+# interrupted study continues where it stopped.
 #   usage: pipelines/study_diversity.sh OUT SEEDS ARM=WEIGHT[,WEIGHT...] [ARM=WEIGHTS ...]
 #   e.g.   pipelines/study_diversity.sh runs/study "0 1 2" cdcgan-mnist=0.1,1
 set -euo pipefail
@@ -11,10 +12,10 @@ shift 2
 zoo=${ZOO:-.venv/bin/gansynth-zoo}
 device=${DEVICE:-auto}
 
-finished_run() {  # the newest run folder called NAME that has metrics, if any
+newest_run_with() {  # the newest run folder in $1 called $2 that holds a file matching $3, if any
     local dir
     for dir in "$1"/*-"$2"-*/; do
-        if compgen -G "${dir}metric-*.jsonl" >/dev/null; then echo "${dir%/}"; fi
+        if compgen -G "$dir$3" >/dev/null; then echo "${dir%/}"; fi
     done | tail -n 1
 }
 
@@ -24,11 +25,16 @@ for arm_weight in "$@"; do
     for seed in $seeds; do
         for w in 0 ${weights//,/ }; do
             name="$arm-seed$seed-ms$w"
-            run=$(finished_run "$out/$arm" "$name")
+            run=$(newest_run_with "$out/$arm" "$name" "metric-*.jsonl")
             if [ -z "$run" ]; then
-                run=$("$zoo" train --config "pipelines/configs/$arm.toml" --out "$out/$arm" --device "$device" \
-                      --set "name=\"$name\"" --set "train.seed=$seed" --set "loss.mode_seeking=$w" \
-                      | tee /dev/stderr | sed -n 's/^done: //p')
+                stopped=$(newest_run_with "$out/$arm" "$name" "ckpt-*.pt")
+                if [ -n "$stopped" ]; then
+                    train=(train --resume "$stopped")
+                else
+                    train=(train --config "pipelines/configs/$arm.toml" --out "$out/$arm" \
+                           --set "name=\"$name\"" --set "train.seed=$seed" --set "loss.mode_seeking=$w")
+                fi
+                run=$("$zoo" "${train[@]}" --device "$device" | tee /dev/stderr | sed -n 's/^done: //p')
                 [ -n "$run" ] || { echo "study: training $name failed" >&2; exit 1; }
                 "$zoo" evaluate "$run" --device "$device"  # digits: also writes samples-grid.png
                 if [ ! -e "$run/metric-digits.jsonl" ] && [ "$seed" = "${seeds%% *}" ]; then

@@ -72,7 +72,8 @@ FAKE_ZOO = r"""#!/usr/bin/env bash
 # stands in for gansynth-zoo: logs each call; train makes OUT/00000-NAME-x, evaluate a metric file
 echo "$*" >> "$CALLS"
 case $1 in
-    train) out=$(sed -n 's/.*--out \([^ ]*\).*/\1/p' <<< "$*")
+    train) if [ "$2" = --resume ]; then echo "done: $3"; exit; fi
+           out=$(sed -n 's/.*--out \([^ ]*\).*/\1/p' <<< "$*")
            name=$(sed -n 's/.*name="\([^"]*\)".*/\1/p' <<< "$*")
            mkdir -p "$out/00000-$name-x" && echo "done: $out/00000-$name-x" ;;
     evaluate) echo '{"metric": "digits"}' > "$2/metric-digits.jsonl" ;;
@@ -86,10 +87,16 @@ def test_study_script_trains_every_seed_at_zero_and_each_weight_and_reuses_finis
     zoo.chmod(0o755)
     env = {**os.environ, "ZOO": str(zoo), "CALLS": str(calls)}
     command = ["bash", "pipelines/study_diversity.sh", str(tmp_path / "study"), "0 1", "cdcgan-mnist=0.1,1"]
+    stopped = tmp_path / "study" / "cdcgan-mnist" / "00007-cdcgan-mnist-seed1-ms1-y"  # stopped half way
+    stopped.mkdir(parents=True)
+    (stopped / "ckpt-00000500.pt").touch()
     subprocess.run(command, check=True, env=env, capture_output=True)
-    trained = sorted(line.split('name="')[1].split('"')[0] for line in calls.read_text().splitlines()
-                     if line.startswith("train"))
-    assert trained == sorted(f"cdcgan-mnist-seed{s}-ms{w}" for s in (0, 1) for w in ("0", "0.1", "1"))
+    lines = calls.read_text().splitlines()
+    trained = sorted(line.split('name="')[1].split('"')[0] for line in lines if line.startswith("train --config"))
+    assert trained == sorted(f"cdcgan-mnist-seed{s}-ms{w}" for s in (0, 1) for w in ("0", "0.1", "1")
+                             if (s, w) != (1, "1"))
+    assert [line for line in lines if "--resume" in line] == [f"train --resume {stopped} --device auto"]
+    assert f"evaluate {stopped} --device auto" in lines
     compare = [line for line in calls.read_text().splitlines() if line.startswith("compare")]
     assert len(compare) == 1 and compare[0].count("/study/cdcgan-mnist/") == 6
     calls.unlink()
