@@ -1,15 +1,23 @@
-"""Generators exported for use without this package: ONNX (onnxruntime) or TorchScript files that map
-``(z, c)`` to the model's features, carrying what a player needs to use them.
+"""Generators exported for use without this package: one ONNX (onnxruntime) or TorchScript file that
+maps ``(z, c)`` towards sound, carrying what a player needs to use it.
 
-``gansynth-zoo export RUN --format onnx|torchscript --out FILE`` traces the run's EMA generator at a
-dynamic batch size. The file's metadata (:func:`export_metadata`; ONNX ``metadata_props`` key
-``gansynth_zoo``, TorchScript extra file ``metadata.json``) holds the category names and their
-conditioning vectors, the genres, ``z_dim``, the sample rate and clip length, the representation
-(features, normalisation statistics, STFT/MDCT settings: what turns the features into sound) and the
-source run and step.
+``gansynth-zoo export RUN --format onnx|torchscript --out FILE`` traces the run's EMA generator and
+the part of its inversion that is a fixed graph of real operators (:class:`_Synthesis`), at a
+dynamic batch size. Its outputs, by representation:
 
-The graph stops at the features: the shipped models are mel-only, and their inversion (PGHI, then
-Griffin-Lim iterations over complex spectra) is neither a fixed graph nor made of operators ONNX has.
+- MDCT (MP3Net): ``waveform``, the IMDCT done in the graph as two matrix products and an overlap;
+- instantaneous frequency: ``magnitude`` and ``phase``, for an inverse STFT;
+- mel or log-magnitude alone: ``magnitude``, the linear STFT magnitude (mel through the filterbank's
+  pseudo-inverse), whose phase PGHI and Griffin-Lim find outside the graph
+  (:mod:`gansynth_zoo.runtime`, numpy): the frame-by-frame PGHI recursion and the complex
+  spectra of the iterations are not operators ONNX has;
+- images (MNIST): ``images``.
+
+The file's metadata (:func:`export_metadata`; ONNX ``metadata_props`` key ``gansynth_zoo``,
+TorchScript extra file ``metadata.json``) holds the category names and their conditioning vectors,
+the genres, ``z_dim``, the sample rate and clip length, the representation (features, normalisation
+statistics, STFT/MDCT settings), the outputs and the source run and step.
+
 ``--quantize int8`` (ONNX only) stores the weights as int8 with onnxruntime's dynamic quantisation;
 PyTorch's dynamic quantisation covers linear layers only, not the convolutions that make up these
 generators.
@@ -21,19 +29,22 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
+from torch import nn
 
 from audiofeat._files import atomic_path
 from audiofeat.exceptions import ParameterError
+from audiofeat.features import FeatureConfig
+from audiofeat.functional.mdct import imdct
+from audiofeat.functional.spectral import mel_to_magnitude, phase_from_instantaneous_frequency
+from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.sampling import load_generator
+from gansynth_zoo.runtime import EXPORT_FORMAT, METADATA_KEY
 from gansynth_zoo.synthesis import model_vocabulary
 
-__all__ = ["EXPORT_FORMAT", "ExportedGenerator", "export_generator", "export_metadata"]
+__all__ = ["export_generator", "export_metadata"]
 
-EXPORT_FORMAT = "gansynth-zoo-export/1"
 ExportFormat = Literal["onnx", "torchscript"]
-_METADATA_KEY = "gansynth_zoo"
 
 
 def export_metadata(export: dict[str, Any], source: str | os.PathLike) -> dict[str, Any]:
@@ -45,12 +56,73 @@ def export_metadata(export: dict[str, Any], source: str | os.PathLike) -> dict[s
             "z_dim": int(export["z_dim"]), "label_names": names, "genres": genres,
             "conditioning": export["conditioning"].tolist(),
             "sample_rate": audio["sample_rate"] if audio else None, "length": audio["length"] if audio else None,
-            "representation": representation, "outputs": "features"}
+            "representation": representation}
+
+
+class _Synthesis(nn.Module):
+    """The generator, then the part of its representation's inversion that is a fixed graph of real
+    operators: the features decoded, then the linear magnitude (mel and log-magnitude models), the
+    magnitude and the phase (instantaneous frequency) or the waveform (MDCT, whose inverse is two
+    matrix products and an overlap). :attr:`outputs` names them."""
+
+    mel_fbank: torch.Tensor
+    mel_inverse: torch.Tensor
+    imdct_first: torch.Tensor
+    imdct_second: torch.Tensor
+
+    def __init__(self, G: nn.Module, representation: Representation):
+        super().__init__()
+        self.G, self.representation = G, representation
+        config, features = representation.feature_config, set(representation.features)
+        if "mdct" in features:
+            self.outputs: tuple[str, ...] = ("waveform",)
+            first, second = _imdct_halves(config)
+            self.register_buffer("imdct_first", first)
+            self.register_buffer("imdct_second", second)
+        elif "if" in features:
+            self.outputs = ("magnitude", "phase")
+        elif "mel" in features:
+            self.outputs = ("magnitude",)
+            fbank = config.mel_filterbank()
+            self.register_buffer("mel_fbank", fbank)
+            self.register_buffer("mel_inverse", torch.linalg.pinv(fbank.double()).float())
+        elif "log_mag" in features:
+            self.outputs = ("magnitude",)
+        else:
+            raise ParameterError(f"features {list(representation.features)} cannot be turned into sound")
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        config = self.representation.feature_config
+        parts = self.representation.decode(self.G(z, c))
+        if "mdct" in parts:
+            x = parts["mdct"]  # (batch, channels, n, frames): block b = first half of frame b + 1 + second of b
+            blocks = (torch.einsum("sn,bcnf->bcfs", self.imdct_first, x[..., 1:])
+                      + torch.einsum("sn,bcnf->bcfs", self.imdct_second, x[..., :-1]))
+            return (blocks.flatten(2).clamp(-1.0, 1.0),)
+        if "mel" in parts:
+            return (mel_to_magnitude(parts["mel"], fbank=self.mel_fbank, power=config.mel.power,
+                                     eps=config.stft.eps, inverse=self.mel_inverse),)
+        magnitude = (parts["log_mag"].exp() - config.stft.eps).clamp_min(0.0)
+        if "if" in parts:
+            return magnitude, phase_from_instantaneous_frequency(parts["if"])
+        return (magnitude,)
+
+
+def _imdct_halves(config: FeatureConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """The matrices ``(A, B)`` with ``imdct(X)`` block ``b`` = ``A X[:, b + 1] + B X[:, b]`` for the
+    config's MDCT, read off :func:`audiofeat.functional.imdct` by feeding it unit coefficients."""
+    n = config.mdct.n_bins
+    units = torch.zeros(2 * n, n, 2, dtype=torch.float64)
+    units[torch.arange(n), torch.arange(n), 1] = 1.0  # in frame 1: the first-half matrix
+    units[n + torch.arange(n), torch.arange(n), 0] = 1.0  # in frame 0: the second-half matrix
+    blocks = imdct(units, window=config.mdct.window, norm=config.mdct.norm)  # (2n, n samples)
+    return blocks[:n].T.float(), blocks[n:].T.float()
 
 
 def export_generator(source: str | os.PathLike, out: str | os.PathLike, *, format: ExportFormat = "onnx",
                      quantize: Literal["int8"] | None = None) -> Path:
-    """Writes the EMA generator of ``source`` (a run folder or ``generator.pt``-format file) to ``out``.
+    """Writes the EMA generator of ``source`` (a run folder or ``generator.pt``-format file), with the
+    fixed-graph part of its inversion, to ``out``.
 
     Raises:
         ParameterError: an unknown format, ``quantize`` with TorchScript, or ONNX without the
@@ -61,22 +133,28 @@ def export_generator(source: str | os.PathLike, out: str | os.PathLike, *, forma
     if quantize not in (None, "int8") or (quantize and format != "onnx"):
         raise ParameterError(f"quantize int8 is available for ONNX only (got {quantize!r} with {format})")
     G, export = load_generator(source)
-    metadata = json.dumps(export_metadata(export, source))
+    representation = export["data"].get("representation")
+    graph: nn.Module = G
+    outputs: tuple[str, ...] = ("images",)
+    if representation is not None:
+        synthesis = _Synthesis(G, Representation.from_dict(representation))
+        graph, outputs = synthesis, synthesis.outputs
+    metadata = json.dumps({**export_metadata(export, source), "outputs": list(outputs)})
     z = torch.randn(2, export["z_dim"], generator=torch.Generator().manual_seed(0))
     c = export["conditioning"][:2] if G.c_dim else torch.zeros(2, 0)
     out = Path(out)
     with atomic_path(out) as tmp:
         if format == "torchscript":
             with torch.no_grad():
-                traced = torch.jit.trace(G, (z, c))
+                traced = torch.jit.trace(graph.eval(), (z, c), strict=False)
             torch.jit.save(traced, str(tmp), _extra_files={"metadata.json": metadata})
         else:
-            _export_onnx(G, (z, c), Path(tmp), metadata, quantize)
+            _export_onnx(graph.eval(), (z, c), outputs, Path(tmp), metadata, quantize)
     return out
 
 
-def _export_onnx(G: torch.nn.Module, example: tuple[torch.Tensor, torch.Tensor], path: Path, metadata: str,
-                 quantize: str | None) -> None:
+def _export_onnx(graph: nn.Module, example: tuple[torch.Tensor, torch.Tensor], outputs: tuple[str, ...], path: Path,
+                 metadata: str, quantize: str | None) -> None:
     try:
         import onnx  # the optional export extra
     except ImportError as error:
@@ -84,8 +162,8 @@ def _export_onnx(G: torch.nn.Module, example: tuple[torch.Tensor, torch.Tensor],
     batch = torch.export.Dim("batch", min=1, max=4096)
     plain = path.with_name(path.name + ".float32")
     try:
-        torch.onnx.export(G, example, str(plain), dynamo=True, input_names=["z", "c"], output_names=["features"],
-                          dynamic_shapes=({0: batch}, {0: batch}), verbose=False)
+        torch.onnx.export(graph, example, str(plain), dynamo=True, input_names=["z", "c"],
+                          output_names=list(outputs), dynamic_shapes=({0: batch}, {0: batch}), verbose=False)
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -94,49 +172,8 @@ def _export_onnx(G: torch.nn.Module, example: tuple[torch.Tensor, torch.Tensor],
             plain.replace(path)
         model = onnx.load(str(path))
         entry = model.metadata_props.add()
-        entry.key, entry.value = _METADATA_KEY, metadata
+        entry.key, entry.value = METADATA_KEY, metadata
         onnx.save(model, str(path))
     finally:
         plain.unlink(missing_ok=True)
         plain.with_name(plain.name + ".data").unlink(missing_ok=True)
-
-
-class ExportedGenerator:
-    """An exported file, run with onnxruntime (``.onnx``) or ``torch.jit`` (anything else).
-
-    ``generator(z, c)`` takes and returns float32 numpy arrays; :attr:`metadata` is the file's
-    :func:`export_metadata`. ``threads`` sets onnxruntime's intra-op threads (0: its default; a
-    TorchScript file runs on PyTorch's threads).
-    """
-
-    def __init__(self, path: str | os.PathLike, *, threads: int = 0):
-        path = Path(path)
-        if not path.is_file():
-            raise ParameterError(f"{path}: no such exported model")
-        if path.suffix == ".onnx":
-            try:
-                import onnxruntime
-            except ImportError as error:
-                raise ParameterError(f"{path}: running ONNX needs onnxruntime (the export extra)") from error
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads
-            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            raw = self._session.get_modelmeta().custom_metadata_map.get(_METADATA_KEY)
-            self._module = None
-        else:
-            files = {"metadata.json": ""}
-            try:
-                self._module = torch.jit.load(str(path), _extra_files=files)
-            except RuntimeError as error:
-                raise ParameterError(f"{path}: not a TorchScript file ({error})") from error
-            raw = files["metadata.json"] or None
-        if not raw or json.loads(raw).get("format") != EXPORT_FORMAT:
-            raise ParameterError(f"{path}: not a gansynth-zoo export (no {EXPORT_FORMAT} metadata)")
-        self.metadata: dict[str, Any] = json.loads(raw)
-
-    def __call__(self, z: np.ndarray, c: np.ndarray) -> np.ndarray:
-        z, c = np.ascontiguousarray(z, np.float32), np.ascontiguousarray(c, np.float32)
-        if self._module is None:
-            return self._session.run(None, {"z": z, "c": c})[0]
-        with torch.no_grad():
-            return self._module(torch.from_numpy(z), torch.from_numpy(c)).numpy()

@@ -705,6 +705,7 @@ def log_mel(
 
 def mel_to_magnitude(
     log_mel_values: torch.Tensor, *, fbank: torch.Tensor, power: float = 2.0, eps: float = 1e-6,
+    inverse: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """An approximate inverse of :func:`log_mel`: a linear magnitude ``(..., freq, frames)`` whose
     log-mel is close to ``log_mel_values``.
@@ -719,6 +720,8 @@ def mel_to_magnitude(
         fbank: ``(n_mels, freq)`` from :func:`mel_filterbank`.
         power: the exponent :func:`log_mel` used (> 0).
         eps: the offset :func:`log_mel` used (> 0).
+        inverse: ``torch.linalg.pinv(fbank)`` when the caller has it already (an exported graph
+            holds it as a constant, having no pseudo-inverse operator).
 
     Returns:
         Non-negative ``(..., freq, frames)`` in the dtype of ``log_mel_values``.
@@ -730,7 +733,7 @@ def mel_to_magnitude(
     if fbank.dim() != 2 or fbank.shape[0] != log_mel_values.shape[-2]:
         raise ParameterError(f"fbank must have shape ({log_mel_values.shape[-2]}, freq), got {tuple(fbank.shape)}")
     mel_power = (log_mel_values.exp() - eps).clamp_min(0.0)
-    inverse = torch.linalg.pinv(fbank.double()).to(mel_power)
+    inverse = (torch.linalg.pinv(fbank.double()) if inverse is None else inverse).to(mel_power)
     linear = torch.matmul(inverse, mel_power).clamp_min(0.0)
     return linear if power == 1.0 else linear.pow(1.0 / power)
 

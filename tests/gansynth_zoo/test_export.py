@@ -1,17 +1,26 @@
-"""Exported generators: ONNX and TorchScript reproduce the PyTorch generator, carry their metadata,
-and int8 ONNX stays close; clear errors for what cannot be exported or read."""
+"""Exported generators: ONNX and TorchScript reproduce the PyTorch generator and the fixed part of its
+inversion, carry their metadata, and int8 ONNX stays close; the numpy runtime turns the outputs into
+the same sound as PyTorch; clear errors for what cannot be exported or read."""
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
+from audiofeat.cache import build_cache
+from audiofeat.datasets.synthetic import OneShotsConfig, write_oneshots
 from audiofeat.exceptions import ParameterError
+from audiofeat.features import AudioSettings, FeatureConfig, MdctSettings, MelSettings, StftSettings
+from audiofeat.functional.mdct import imdct
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
+from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.sampling import load_generator
-from gansynth_zoo.export import EXPORT_FORMAT, ExportedGenerator, export_generator
+from gansynth_zoo.export import _imdct_halves, export_generator
+from gansynth_zoo.runtime import EXPORT_FORMAT, ExportedModel
 from gansynth_zoo.training.run import run_training
 
 pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
@@ -26,36 +35,83 @@ def run(tmp_path_factory):
     return run_training(load_config(None, TINY_CDCGAN), out=tmp_path_factory.mktemp("runs"))
 
 
-@pytest.mark.parametrize("fmt, suffix", [("onnx", "onnx"), ("torchscript", "pt")])
-def test_export_reproduces_the_generator_at_any_batch_with_its_metadata(run, tmp_path, fmt, suffix):
+@pytest.fixture(scope="module")
+def mel_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mel")
+    write_oneshots(root / "data", OneShotsConfig(per_subclass=2, duration=0.25, subclasses=("drums/kick", "bass/sub")))
+    config = FeatureConfig(features=("mel",), audio=AudioSettings(length=4096, min_duration=0.001),
+                           stft=StftSettings(n_fft=256, hop_length=128, padding="front", drop_bin="dc"),
+                           mel=MelSettings(n_mels=32))
+    build_cache(root / "data", root / "mel.h5", config)
+    return run_training(load_config(None, [
+        "data.source=cache", f"data.path={root / 'mel.h5'}", 'data.features=["mel"]', "model.name=sngan",
+        "model.z_dim=8", "model.generator.channels=[8, 8, 8, 8]", "model.generator.start=[4, 4]",
+        "model.discriminator.channels=[8, 8]", "train.batch_size=4", "train.steps=2"]), out=root / "runs")
+
+
+def _torchscript(path):
+    files = {"metadata.json": ""}
+    module = torch.jit.load(str(path), _extra_files=files)
+    return module, json.loads(files["metadata.json"])
+
+
+def _inputs(export, batch):
+    z = torch.randn(batch, export["z_dim"], generator=torch.Generator().manual_seed(batch))
+    return z, export["conditioning"][torch.arange(batch) % len(export["conditioning"])]
+
+
+def test_onnx_and_torchscript_reproduce_the_generator_at_any_batch_with_its_metadata(run, tmp_path):
     G, export = load_generator(run)
     assert G.c_dim == 10
-    done = CliRunner().invoke(main, ["export", str(run), "--format", fmt, "--out", str(tmp_path / f"g.{suffix}")])
-    assert done.exit_code == 0, done.output
-    exported = ExportedGenerator(tmp_path / f"g.{suffix}", threads=1)
+    for fmt, name in (("onnx", "g.onnx"), ("torchscript", "g.pt")):
+        done = CliRunner().invoke(main, ["export", str(run), "--format", fmt, "--out", str(tmp_path / name)])
+        assert done.exit_code == 0, done.output
+    onnx_model, (script, script_meta) = ExportedModel(tmp_path / "g.onnx", threads=1), _torchscript(tmp_path / "g.pt")
     for batch in (1, 5):  # traced at batch 2: the batch stays free
-        z = torch.randn(batch, export["z_dim"], generator=torch.Generator().manual_seed(batch))
-        c = export["conditioning"][torch.arange(batch) % 10]
+        z, c = _inputs(export, batch)
         with torch.no_grad():
             expected = G(z, c).numpy()
-        assert np.abs(exported(z.numpy(), c.numpy()) - expected).max() <= 1e-4
-    meta = exported.metadata
-    assert meta["format"] == EXPORT_FORMAT and meta["step"] == 3 and meta["z_dim"] == export["z_dim"]
+            assert np.abs(script(z, c).numpy() - expected).max() <= 1e-4
+        assert np.abs(onnx_model(z.numpy(), c.numpy())["images"] - expected).max() <= 1e-4
+    meta = onnx_model.metadata
+    assert meta == script_meta and meta["format"] == EXPORT_FORMAT and meta["outputs"] == ["images"]
+    assert meta["step"] == 3 and meta["z_dim"] == export["z_dim"] and meta["source"] == str(run)
     assert meta["label_names"] == [str(d) for d in range(10)] and meta["genres"] == []
     assert np.array_equal(np.array(meta["conditioning"], np.float32), export["conditioning"].numpy())
-    assert meta["source"] == str(run) and meta["outputs"] == "features" and meta["sample_rate"] is None
 
 
 def test_int8_onnx_is_smaller_and_close(run, tmp_path):
-    G, export = load_generator(run)
-    full = ExportedGenerator(export_generator(run, tmp_path / "f.onnx"))
+    _, export = load_generator(run)
+    full = ExportedModel(export_generator(run, tmp_path / "f.onnx"))
     int8_path = export_generator(run, tmp_path / "q.onnx", quantize="int8")
-    quantized = ExportedGenerator(int8_path)
+    quantized = ExportedModel(int8_path)
     assert int8_path.stat().st_size < 0.75 * (tmp_path / "f.onnx").stat().st_size
-    z = np.random.default_rng(0).standard_normal((16, export["z_dim"])).astype(np.float32)
-    c = export["conditioning"][torch.arange(16) % 10].numpy()
-    a, b = full(z, c), quantized(z, c)
+    z, c = (t.numpy() for t in _inputs(export, 16))
+    a, b = full(z, c)["images"], quantized(z, c)["images"]
     assert 0 < np.abs(a - b).max() < 0.1 and quantized.metadata == full.metadata
+
+
+def test_a_mel_model_sounds_the_same_from_onnx_and_numpy_as_from_pytorch(mel_run, tmp_path):
+    G, export = load_generator(mel_run)
+    representation = Representation.from_dict(export["data"]["representation"])
+    model = ExportedModel(export_generator(mel_run, tmp_path / "mel.onnx"))
+    assert model.metadata["outputs"] == ["magnitude"] and model.metadata["sample_rate"] == 16000
+    z, c = _inputs(export, 3)
+    with torch.no_grad():
+        expected = representation.to_audio(G(z, c).double(), n_iter=8).numpy()  # PGHI then Griffin-Lim
+    audio = model.audio(z.numpy(), c.numpy(), n_iter=8)
+    assert audio.shape == (3, 1, 4096) and audio.dtype == np.float32
+    assert np.abs(audio - expected).max() <= 1e-3 * np.abs(expected).max()
+
+
+def test_the_imdct_in_the_graph_is_audiofeats():
+    config = FeatureConfig(features=("mdct",), mdct=MdctSettings(n_bins=16, window="kbd", norm="mp3net"))
+    first, second = _imdct_halves(config)
+    coeffs = torch.randn(2, 3, 16, 9)
+    blocks = torch.einsum("sn,bcnf->bcfs", first, coeffs[..., 1:]) + torch.einsum("sn,bcnf->bcfs", second,
+                                                                                    coeffs[..., :-1])
+    expected = imdct(coeffs, window="kbd", norm="mp3net")
+    assert torch.allclose(blocks.flatten(2), expected, atol=1e-5)
 
 
 def test_what_cannot_be_exported_or_read_is_a_clear_error(run, tmp_path):
@@ -63,10 +119,18 @@ def test_what_cannot_be_exported_or_read_is_a_clear_error(run, tmp_path):
         export_generator(run, tmp_path / "g.pt", format="torchscript", quantize="int8")
     with pytest.raises(ParameterError, match="format must be onnx or torchscript"):
         export_generator(run, tmp_path / "g.x", format="tflite")  # type: ignore[arg-type]
-    torch.jit.save(torch.jit.script(torch.nn.Identity()), str(tmp_path / "other.pt"))
-    with pytest.raises(ParameterError, match="not a gansynth-zoo export"):
-        ExportedGenerator(tmp_path / "other.pt")
-    (tmp_path / "junk.pt").write_bytes(b"junk")
-    with pytest.raises(ParameterError, match="junk.pt: not a TorchScript file"):
-        ExportedGenerator(tmp_path / "junk.pt")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.pt", "other.pt"]  # nothing half-written left
+    (tmp_path / "junk.onnx").write_bytes(b"junk")
+    with pytest.raises(ParameterError, match="junk.onnx: not an ONNX model"):
+        ExportedModel(tmp_path / "junk.onnx")
+    with pytest.raises(ParameterError, match="missing.onnx: no such exported model"):
+        ExportedModel(tmp_path / "missing.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.onnx"]  # nothing half-written left
+
+
+def test_the_runtime_runs_without_pytorch():
+    import subprocess
+    import sys
+
+    code = ("import sys; import gansynth_zoo.runtime; "
+            "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))")
+    subprocess.run([sys.executable, "-c", code], check=True)
