@@ -134,3 +134,27 @@ def test_the_runtime_runs_without_pytorch():
     code = ("import sys; import gansynth_zoo.runtime; "
             "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("layout, length", [
+    (dict(n_fft=512, hop_length=256, win_length=0, padding="front", drop_bin="dc"), 4096),
+    (dict(n_fft=64, hop_length=16, win_length=48, padding="center", drop_bin="none"), 1000),
+    (dict(n_fft=32, hop_length=8, win_length=0, padding="end", drop_bin="nyquist"), 128)])
+def test_the_numpy_inversion_is_audiofeats(layout, length):
+    from audiofeat.functional.phase import griffinlim as reference_griffinlim
+    from audiofeat.functional.phase import pghi_phase as reference_pghi
+    from audiofeat.functional.spectral import istft as reference_istft
+    from audiofeat.functional.spectral import stft
+    from gansynth_zoo.runtime import StftGeometry, griffinlim, istft, pghi_phase
+
+    kw = {**layout, "win_length": layout["win_length"] or None}
+    spec = stft(torch.from_numpy(np.random.default_rng(0).standard_normal((2, length))), **kw)
+    geometry = StftGeometry(layout, length)
+    magnitude, phase = spec.abs().numpy(), spec.angle().numpy()
+    assert magnitude.shape[-2:] == (geometry.n_freq, geometry.n_frames)
+    assert np.allclose(istft(magnitude, phase, geometry), reference_istft(spec, **kw, length=length).numpy(),
+                       atol=1e-10)
+    pghi = reference_pghi(spec.abs(), **{k: kw[k] for k in ("n_fft", "hop_length", "win_length", "drop_bin")})
+    assert np.abs(np.angle(np.exp(1j * (pghi_phase(magnitude, geometry) - pghi.numpy())))).max() < 1e-9
+    expected = reference_griffinlim(spec.abs(), **kw, length=length, n_iter=4, init="pghi").numpy()
+    assert np.allclose(griffinlim(magnitude, geometry, n_iter=4), expected, atol=1e-9)
