@@ -203,7 +203,9 @@ demo: $(STAMP)
 	$(MAKE) --no-print-directory data-embedded SET=
 	$(MAKE) --no-print-directory features INPUT="$$DATA/embedded/manifest.csv" OUTPUT="$$DATA/features/demo.h5" \
 		FEATURES=demo SET=
-	$(call run-gan,demo)
+	$(call run-gan,demo); \
+	$(BIN)/gansynth-zoo export "$$run" --out "$$run/demo.onnx"; \
+	$(BIN)/gansynth-zoo play pipelines/patterns/demo-beat.csv --model "$$run/demo.onnx" --out "$$run/beat.wav"
 
 clean-venv:
 	rm -rf "$$VENV"

@@ -25,7 +25,9 @@ generators.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -161,9 +163,16 @@ def _export_onnx(graph: nn.Module, example: tuple[torch.Tensor, torch.Tensor], o
         raise ParameterError("ONNX export needs the export extra: pip install 'gansynth-zoo[export]'") from error
     batch = torch.export.Dim("batch", min=1, max=4096)
     plain = path.with_name(path.name + ".float32")
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
     try:
-        torch.onnx.export(graph, example, str(plain), dynamo=True, input_names=["z", "c"],
-                          output_names=list(outputs), dynamic_shapes=({0: batch}, {0: batch}), verbose=False)
+        # the exporter's notes about torchvision operators and its own deprecations are not the user's
+        registration.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="# The axis name", category=UserWarning)
+            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`", category=FutureWarning)
+            torch.onnx.export(graph, example, str(plain), dynamo=True, input_names=["z", "c"],
+                              output_names=list(outputs), dynamic_shapes=({0: batch}, {0: batch}), verbose=False)
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -175,5 +184,6 @@ def _export_onnx(graph: nn.Module, example: tuple[torch.Tensor, torch.Tensor], o
         entry.key, entry.value = METADATA_KEY, metadata
         onnx.save(model, str(path))
     finally:
+        registration.setLevel(level)
         plain.unlink(missing_ok=True)
         plain.with_name(plain.name + ".data").unlink(missing_ok=True)

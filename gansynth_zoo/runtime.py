@@ -1,5 +1,8 @@
 """Sound from an exported generator without PyTorch: numpy, and onnxruntime to run the file.
 
+:class:`ExportedModel` runs an export; :func:`render_pattern` plays a drum pattern with it
+(``gansynth-zoo play``), a freshly generated hit for every trigger.
+
 An exported ONNX file (:mod:`gansynth_zoo.export`) maps ``(z, c)`` to what its representation needs
 to become sound: a linear STFT magnitude (mel and log-magnitude models, after the mel pseudo-inverse),
 a magnitude and a phase (instantaneous-frequency models), or the waveform itself (MDCT models, whose
@@ -14,18 +17,19 @@ should not need PyTorch to turn a generated spectrogram into sound.
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from audiofeat.exceptions import ParameterError
 
-__all__ = ["EXPORT_FORMAT", "METADATA_KEY", "ExportedModel", "StftGeometry", "griffinlim", "istft", "pghi_phase",
-           "to_audio"]
+__all__ = ["EXPORT_FORMAT", "METADATA_KEY", "ExportedModel", "Hit", "StftGeometry", "griffinlim", "istft",
+           "pghi_phase", "read_pattern", "render_pattern", "to_audio"]
 
 #: the ``format`` of an export's metadata, and its key among an ONNX file's metadata properties
 EXPORT_FORMAT = "gansynth-zoo-export/1"
@@ -257,3 +261,75 @@ def to_audio(outputs: dict[str, np.ndarray], metadata: dict[str, Any], *, n_iter
     audio = (istft(magnitude, outputs["phase"], geometry) if "phase" in outputs
              else griffinlim(magnitude, geometry, n_iter=n_iter))
     return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+
+class Hit(NamedTuple):
+    """One trigger of a pattern: ``time`` in seconds, a ``category`` of the model, ``velocity`` in
+    [0, 1] (the hit's gain) and the ``seed`` of its latent."""
+
+    time: float
+    category: str
+    velocity: float
+    seed: int
+
+
+def read_pattern(path: str | os.PathLike, *, seed: int = 0) -> list[Hit]:
+    """A pattern CSV with the header ``time,category,velocity`` and an optional ``seed`` column.
+
+    Rows without a seed get ``seed + row number`` (from 0), so every trigger is a different hit and
+    the same file and seed give the same beat.
+
+    Raises:
+        ParameterError: a missing column or a bad value; the message names the file and the row.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+            columns = set(rows[0]) if rows else set()
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise ParameterError(f"{path}: cannot read the pattern ({error})") from error
+    if not rows or not {"time", "category", "velocity"} <= columns:
+        raise ParameterError(f"{path}: a pattern needs the header time,category,velocity and at least one row")
+    hits = []
+    for number, row in enumerate(rows):
+        where = f"{path}, row {number + 2}"
+        try:
+            time, velocity = float(row["time"]), float(row["velocity"])
+            hit_seed = int(row["seed"]) if row.get("seed") not in (None, "") else seed + number
+        except ValueError as error:
+            raise ParameterError(f"{where}: {error}") from error
+        if not (math.isfinite(time) and time >= 0):
+            raise ParameterError(f"{where}: time must be a number of seconds >= 0, got {row['time']!r}")
+        if not 0 <= velocity <= 1:
+            raise ParameterError(f"{where}: velocity must be in [0, 1], got {row['velocity']!r}")
+        hits.append(Hit(time, row["category"].strip(), velocity, hit_seed))
+    return hits
+
+
+def render_pattern(model: ExportedModel, hits: list[Hit], *, n_iter: int = 32) -> np.ndarray:
+    """Mixes a generated clip per hit, scaled by its velocity, from its time (rounded to the nearest
+    sample); returns ``(channels, samples)``, long enough for the last clip to end.
+
+    Each hit's latent is drawn from its own seed; hits are generated in one batch.
+
+    Raises:
+        ParameterError: a category the model does not know (the message lists those it knows).
+    """
+    meta = model.metadata
+    if meta["sample_rate"] is None:
+        raise ParameterError(f"{meta['source']} is an image model: it has no sound to play")
+    names = meta["label_names"]
+    unknown = sorted({hit.category for hit in hits} - set(names))
+    if unknown:
+        raise ParameterError(f"unknown categories {unknown}; this model knows {', '.join(names)}")
+    conditioning = np.asarray(meta["conditioning"], np.float32)
+    z = np.stack([np.random.default_rng(hit.seed).standard_normal(meta["z_dim"]) for hit in hits])
+    c = conditioning[[names.index(hit.category) for hit in hits]]
+    clips = model.audio(z.astype(np.float32), c, n_iter=n_iter)  # (hits, channels, length)
+    rate, length = meta["sample_rate"], clips.shape[-1]
+    onsets = [round(hit.time * rate) for hit in hits]
+    mix = np.zeros((clips.shape[1], max(onsets) + length), np.float32)
+    for hit, onset, clip in zip(hits, onsets, clips):
+        mix[:, onset:onset + length] += hit.velocity * clip
+    return mix

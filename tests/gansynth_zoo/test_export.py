@@ -4,6 +4,7 @@ the same sound as PyTorch; clear errors for what cannot be exported or read."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -49,6 +50,11 @@ def mel_run(tmp_path_factory):
         "model.discriminator.channels=[8, 8]", "train.batch_size=4", "train.steps=2"]), out=root / "runs")
 
 
+@pytest.fixture(scope="module")
+def mel_onnx(mel_run, tmp_path_factory):
+    return export_generator(mel_run, tmp_path_factory.mktemp("export") / "mel.onnx")
+
+
 def _torchscript(path):
     files = {"metadata.json": ""}
     module = torch.jit.load(str(path), _extra_files=files)
@@ -91,10 +97,10 @@ def test_int8_onnx_is_smaller_and_close(run, tmp_path):
     assert 0 < np.abs(a - b).max() < 0.1 and quantized.metadata == full.metadata
 
 
-def test_a_mel_model_sounds_the_same_from_onnx_and_numpy_as_from_pytorch(mel_run, tmp_path):
+def test_a_mel_model_sounds_the_same_from_onnx_and_numpy_as_from_pytorch(mel_run, mel_onnx):
     G, export = load_generator(mel_run)
     representation = Representation.from_dict(export["data"]["representation"])
-    model = ExportedModel(export_generator(mel_run, tmp_path / "mel.onnx"))
+    model = ExportedModel(mel_onnx)
     assert model.metadata["outputs"] == ["magnitude"] and model.metadata["sample_rate"] == 16000
     z, c = _inputs(export, 3)
     with torch.no_grad():
@@ -158,3 +164,46 @@ def test_the_numpy_inversion_is_audiofeats(layout, length):
     assert np.abs(np.angle(np.exp(1j * (pghi_phase(magnitude, geometry) - pghi.numpy())))).max() < 1e-9
     expected = reference_griffinlim(spec.abs(), **kw, length=length, n_iter=4, init="pghi").numpy()
     assert np.allclose(griffinlim(magnitude, geometry, n_iter=4), expected, atol=1e-9)
+
+
+def test_play_puts_each_hit_of_its_category_at_its_time(mel_onnx, tmp_path):
+    import soundfile as sf
+
+    from gansynth_zoo.runtime import Hit, read_pattern, render_pattern
+
+    onnx_path = mel_onnx
+    model = ExportedModel(onnx_path)
+    pattern = tmp_path / "beat.csv"
+    pattern.write_text("time,category,velocity,seed\n0,drums/kick,1.0,\n0.5,bass/sub,0.5,7\n1.00003,drums/kick,0.25,\n")
+    hits = read_pattern(pattern, seed=3)
+    assert hits == [Hit(0.0, "drums/kick", 1.0, 3), Hit(0.5, "bass/sub", 0.5, 7), Hit(1.00003, "drums/kick", 0.25, 5)]
+    mix = render_pattern(model, hits, n_iter=4)
+    assert mix.shape == (1, 16000 + 4096)  # the last hit starts at sample round(1.00003 * 16000) = 16000
+    names, table = model.metadata["label_names"], np.asarray(model.metadata["conditioning"], np.float32)
+    covered = np.zeros(mix.shape[1], bool)
+    for hit, onset in zip(hits, (0, 8000, 16000)):
+        z = np.random.default_rng(hit.seed).standard_normal((1, 8)).astype(np.float32)
+        alone = hit.velocity * model.audio(z, table[[names.index(hit.category)]], n_iter=4)[0]
+        assert np.abs(mix[:, onset:onset + 4096] - alone).max() < 1e-5 and np.abs(alone).max() > 0
+        covered[onset:onset + 4096] = True
+    assert not mix[:, ~covered].any()
+    done = CliRunner().invoke(main, ["play", str(pattern), "--model", str(onnx_path), "--out", str(tmp_path / "b.wav"),
+                                     "--n-iter", "4"])
+    assert done.exit_code == 0, done.output
+    audio, rate = sf.read(tmp_path / "b.wav")
+    assert rate == 16000 and audio.shape == (16000 + 4096,) and "3 hits" in done.output
+
+
+@pytest.mark.parametrize("text, message", [
+    ("time,category\n0,drums/kick\n", "needs the header time,category,velocity"),
+    ("time,category,velocity\n0,drums/kick,1.5\n", r"row 2: velocity must be in \[0, 1\]"),
+    ("time,category,velocity\n0,drums/kick,1\n-1,drums/kick,1\n", "row 3: time must be a number of seconds"),
+    ("time,category,velocity\nsoon,drums/kick,1\n", "row 2: could not convert"),
+    ("time,category,velocity\n0,drums/cowbell,1\n", r"unknown categories \['drums/cowbell'\]; this model knows")])
+def test_a_bad_pattern_is_a_clear_error_naming_the_file_and_row(mel_onnx, tmp_path, text, message):
+    (tmp_path / "bad.csv").write_text(text)
+    done = CliRunner().invoke(main, ["play", str(tmp_path / "bad.csv"), "--model", str(mel_onnx),
+                                     "--out", str(tmp_path / "b.wav")])
+    assert done.exit_code == 2 and re.search(message, done.output), done.output
+    assert "bad.csv" in done.output or "unknown categories" in done.output
+    assert not (tmp_path / "b.wav").exists()
