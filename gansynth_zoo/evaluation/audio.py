@@ -136,18 +136,24 @@ def through_audio(x: torch.Tensor, representation: Representation, *, n_iter: in
     (:mod:`audiofeat.progress`) hears ``("through audio", done, total)`` after each batch.
     """
 
-    config = representation.feature_config
-    extractor = FeatureExtractor(replace(config, features=representation.features))
     generator = torch.Generator().manual_seed(seed)
     out = []
     for i in range(0, len(x), batch_size):
         audio = representation.to_audio(x[i:i + batch_size], n_iter=n_iter, generator=generator)
-        if config.audio.normalize:
-            audio = audio * (0.999 / audio.abs().amax(dim=(1, 2), keepdim=True).clamp_min(1e-8))
-        out.append(representation.encode(extractor.compute(audio.float())))
+        out.append(heard_features(audio, representation))
         if progress:
             progress("through audio", min(i + batch_size, len(x)), len(x))
     return torch.cat(out)
+
+
+def heard_features(audio: torch.Tensor, representation: Representation) -> torch.Tensor:
+    """Waveforms ``(N, channels, samples)`` -> the representation's model tensors, analysed as the
+    cache analysed its files (peak-normalised to 0.999 first when the cache normalised them)."""
+    config = representation.feature_config
+    if config.audio.normalize:
+        audio = audio * (0.999 / audio.abs().amax(dim=(1, 2), keepdim=True).clamp_min(1e-8))
+    return representation.encode(FeatureExtractor(replace(config, features=representation.features))
+                                 .compute(audio.float()))
 
 
 def _diversity_ratios(fake: torch.Tensor, labels: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor,
@@ -160,6 +166,36 @@ def _diversity_ratios(fake: torch.Tensor, labels: torch.Tensor, real: torch.Tens
 def _balanced(correct: torch.Tensor, labels: torch.Tensor) -> float:
     """The mean over the labels present of the fraction ``correct`` within each label."""
     return float(torch.stack([correct[labels == label].float().mean() for label in labels.unique()]).mean())
+
+
+def classifier_files(data, classifier_path: str | os.PathLike | None,
+                     classifier_dir: str | os.PathLike = "data/classifiers") -> tuple[Path, Path]:
+    """Where the subclass and the genre classifiers of a run's training data are kept:
+    ``classifier_path`` and ``<stem>-genre<suffix>`` beside it, or files in ``classifier_dir`` named
+    by a key of the cache (path, modification time, normalisation, feature, split by kit or not)."""
+    representation = Representation.from_dict(data.info["representation"])
+    kits = open_cache(data.info["path"]).example_meta("kit")
+    key = hashlib.sha1(f"{data.info['path']}:{os.path.getmtime(data.info['path'])}:{representation.normalization}:"
+                       f"{representation.magnitude_feature}:{'kits' if kits else 'examples'}".encode()).hexdigest()[:12]
+    if classifier_path:
+        path = Path(classifier_path)
+        return path, path.with_name(f"{path.stem}-genre{path.suffix}")
+    return Path(classifier_dir) / f"audio-{key}.pt", Path(classifier_dir) / f"audio-genre-{key}.pt"
+
+
+def subclass_classifier(data, classifier_path: str | os.PathLike | None, *, steps: int,
+                        classifier_dir: str | os.PathLike = "data/classifiers", device: torch.device | str = "cpu",
+                        status=None, progress: Progress | None = None,
+                        ) -> tuple[Classifier, dict[str, Any], torch.Tensor, torch.Tensor]:
+    """The run's subclass classifier (trained and stored when missing, :func:`classifier_files`)
+    with its info, and the rows of the real examples it was trained on and holds out."""
+    representation = Representation.from_dict(data.info["representation"])
+    kits = open_cache(data.info["path"]).example_meta("kit")
+    train_rows, test_rows = split_indices(data.labels, seed=0, groups=kits)
+    model, info = _classifier(_magnitude_channels(data.x, representation), data.labels, len(data.label_names),
+                              train_rows, test_rows, classifier_files(data, classifier_path, classifier_dir)[0],
+                              steps, device, status, progress, per_class_key="per_subclass_val_accuracy")
+    return model, info, train_rows, test_rows
 
 
 def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: int = 64, classifier_steps: int = 1500,
@@ -178,16 +214,11 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     G, export = load_generator(run_dir, device)
     representation = Representation.from_dict(data.info["representation"])
     kits = open_cache(data.info["path"]).example_meta("kit")
-    train_rows, test_rows = split_indices(data.labels, seed=0, groups=kits)
-    key = hashlib.sha1(f"{data.info['path']}:{os.path.getmtime(data.info['path'])}:{representation.normalization}:"
-                       f"{representation.magnitude_feature}:{'kits' if kits else 'examples'}".encode()).hexdigest()[:12]
+    classifier, info, train_rows, test_rows = subclass_classifier(
+        data, classifier_path, steps=classifier_steps, classifier_dir=classifier_dir, device=device, status=status,
+        progress=progress)
+    genre_file = classifier_files(data, classifier_path, classifier_dir)[1]
     real_mag = _magnitude_channels(data.x, representation)
-    subclass_file = Path(classifier_path) if classifier_path else Path(classifier_dir) / f"audio-{key}.pt"
-    genre_file = (subclass_file.with_name(f"{subclass_file.stem}-genre{subclass_file.suffix}") if classifier_path
-                  else Path(classifier_dir) / f"audio-genre-{key}.pt")
-    classifier, info = _classifier(real_mag, data.labels, len(data.label_names), train_rows, test_rows,
-                                   subclass_file, classifier_steps, device, status, progress,
-                                   per_class_key="per_subclass_val_accuracy")
     n_labels = len(data.label_names)
     labels = torch.arange(n_labels).repeat_interleave(samples_per_category)
     fake = generate(G, export["conditioning"], labels, export["z_dim"], seed=seed, device=device, batch_size=64,

@@ -25,6 +25,7 @@ from gansynth_zoo.config import RunConfig
 from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.evaluation.audio import evaluate_audio, format_genre_table, format_subclass_table
 from gansynth_zoo.evaluation.digits import evaluate_digits
+from gansynth_zoo.evaluation.exported import evaluate_exports, format_export_table
 from gansynth_zoo.evaluation.mdct import evaluate_mdct
 from gansynth_zoo.evaluation.rtf import format_rtf_table, record_real_time_factors
 
@@ -156,6 +157,20 @@ def mdct(context: EvalContext) -> dict[str, Any]:
     """Tonality, masking, level and FD of MDCT runs (:mod:`gansynth_zoo.evaluation.mdct`)."""
     return evaluate_mdct(context.run_dir, context.data, samples=_samples(context), seed=context.seed,
                          device=context.device, checkpoints=context.checkpoints, progress=context.progress)
+
+
+@register_metric("export", format=format_export_table)
+def export(context: EvalContext) -> dict[str, Any]:
+    """PyTorch against the ONNX exports, float32 and int8, through sound
+    (:mod:`gansynth_zoo.evaluation.exported`), ``samples`` spread over the labels."""
+    data = context.data
+    if data.info.get("representation") is None:
+        raise ParameterError(f"{context.run_dir}: the export metric is for audio runs")
+    per_category = max(1, _samples(context) // len(data.label_names))
+    return evaluate_exports(context.run_dir, data, samples_per_category=per_category,
+                            classifier_steps=context.config.eval.classifier_steps,
+                            classifier_path=context.classifier_path, seed=context.seed, device=context.device,
+                            progress=context.progress)
 
 
 @register_metric("rtf", format=format_rtf_table)

@@ -47,7 +47,8 @@ def mel_run(tmp_path_factory):
     return run_training(load_config(None, [
         "data.source=cache", f"data.path={root / 'mel.h5'}", 'data.features=["mel"]', "model.name=sngan",
         "model.z_dim=8", "model.generator.channels=[8, 8, 8, 8]", "model.generator.start=[4, 4]",
-        "model.discriminator.channels=[8, 8]", "train.batch_size=4", "train.steps=2"]), out=root / "runs")
+        "model.discriminator.channels=[8, 8]", "train.batch_size=4", "train.steps=2", "eval.classifier_steps=20"]),
+        out=root / "runs")
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +208,15 @@ def test_a_bad_pattern_is_a_clear_error_naming_the_file_and_row(mel_onnx, tmp_pa
     assert done.exit_code == 2 and re.search(message, done.output), done.output
     assert "bad.csv" in done.output or "unknown categories" in done.output
     assert not (tmp_path / "b.wav").exists()
+
+
+def test_the_export_metric_scores_pytorch_and_both_exports_on_the_same_latents(mel_run, tmp_path):
+    from gansynth_zoo.evaluation.registry import EvalContext, calc_metric
+
+    result = calc_metric("export", EvalContext(mel_run, samples=4, classifier_path=tmp_path / "clf.pt"))
+    rows = {row["variant"]: row for row in result["variants"]}
+    assert list(rows) == ["pytorch", "onnx float32", "onnx int8"] and result["samples"] == 4
+    assert all(0 <= row["conditional_accuracy"] <= 1 and np.isfinite(row["frechet_distance"]) for row in rows.values())
+    assert rows["pytorch"]["feature_difference"] == 0 and rows["onnx float32"]["feature_difference"] < 0.05
+    assert rows["onnx int8"]["file_mb"] < rows["onnx float32"]["file_mb"] and rows["pytorch"]["file_mb"] is None
+    assert json.loads((mel_run / "metric-export.jsonl").read_text().splitlines()[-1])["variants"] == result["variants"]
