@@ -25,7 +25,7 @@ from gansynth_zoo.evaluation.rtf import format_rtf_table, record_real_time_facto
 from gansynth_zoo.evaluation.sampling import load_generator
 from gansynth_zoo.export import export_generator
 from gansynth_zoo.pretrained import pretrained_path
-from gansynth_zoo.runtime import ExportedModel, read_pattern, render_pattern
+from gansynth_zoo.runtime import ExportedModel, read_pattern, render_live, render_pattern
 from gansynth_zoo.synthesis import model_vocabulary, sample_files
 from gansynth_zoo.tools.curves import plot_runs
 from gansynth_zoo.tools.gallery import write_gallery
@@ -346,7 +346,12 @@ def export(run_dir: Path, fmt: str, out: Path, quantize: str | None) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The WAV file to write.")
 @click.option("--seed", default=0, help="Seed of the hits whose row has no seed (row i gets seed + i).")
 @click.option("--n-iter", default=32, help="Griffin-Lim iterations (magnitude-only models).")
-def play(pattern: Path, model_path: Path, out: Path, seed: int, n_iter: int) -> None:
+@click.option("--live", is_flag=True, help="Play in real time as an instrument would: hits taken from buffers of "
+              "clips generated ahead of their triggers (the rows' seeds are not used); reports how long triggers "
+              "waited.")
+@click.option("--depth", default=2, type=click.IntRange(min=1), show_default=True,
+              help="With --live: clips kept ready per category.")
+def play(pattern: Path, model_path: Path, out: Path, seed: int, n_iter: int, live: bool, depth: int) -> None:
     """Render a drum pattern with an exported generator: a freshly generated hit for every trigger.
 
     PATTERN is a CSV with the header time,category,velocity and an optional seed column: time in
@@ -361,7 +366,12 @@ def play(pattern: Path, model_path: Path, out: Path, seed: int, n_iter: int) -> 
     """
     model = ExportedModel(model_path)
     hits = read_pattern(pattern, seed=seed)
-    mix = render_pattern(model, hits, n_iter=n_iter)
+    if live:
+        mix, waits = render_live(model, hits, depth=depth, n_iter=n_iter, seed=seed)
+        click.echo(f"triggers waited {np.median(waits) * 1e3:.3f} ms (median), {waits.max() * 1e3:.3f} ms at most, "
+                   f"with {depth} clips ready per category")
+    else:
+        mix = render_pattern(model, hits, n_iter=n_iter)
     peak = float(np.abs(mix).max())
     if peak > 0.99:
         mix *= 0.99 / peak

@@ -1,7 +1,10 @@
 """Sound from an exported generator without PyTorch: numpy, and onnxruntime to run the file.
 
 :class:`ExportedModel` runs an export; :func:`render_pattern` plays a drum pattern with it
-(``gansynth-zoo play``), a freshly generated hit for every trigger.
+(``gansynth-zoo play``), a freshly generated hit for every trigger. A hit takes tens of
+milliseconds to generate, several audio blocks (docs/embedded.md), so a live instrument takes its
+hits from a :class:`HitBuffer`, which generates them ahead of their triggers
+(:func:`render_live`, ``gansynth-zoo play --live``).
 
 An exported ONNX file (:mod:`gansynth_zoo.export`) maps ``(z, c)`` to what its representation needs
 to become sound: a linear STFT magnitude (mel and log-magnitude models, after the mel pseudo-inverse),
@@ -21,6 +24,9 @@ import csv
 import json
 import math
 import os
+import queue
+import threading
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -28,8 +34,8 @@ import numpy as np
 
 from audiofeat.exceptions import ParameterError
 
-__all__ = ["EXPORT_FORMAT", "METADATA_KEY", "ExportedModel", "Hit", "StftGeometry", "griffinlim", "istft",
-           "pghi_phase", "read_pattern", "render_pattern", "to_audio"]
+__all__ = ["EXPORT_FORMAT", "METADATA_KEY", "ExportedModel", "Hit", "HitBuffer", "StftGeometry", "griffinlim",
+           "istft", "pghi_phase", "read_pattern", "render_live", "render_pattern", "to_audio"]
 
 #: the ``format`` of an export's metadata, and its key among an ONNX file's metadata properties
 EXPORT_FORMAT = "gansynth-zoo-export/1"
@@ -317,19 +323,117 @@ def render_pattern(model: ExportedModel, hits: list[Hit], *, n_iter: int = 32) -
         ParameterError: a category the model does not know (the message lists those it knows).
     """
     meta = model.metadata
-    if meta["sample_rate"] is None:
-        raise ParameterError(f"{meta['source']} is an image model: it has no sound to play")
+    _check_categories(model, {hit.category for hit in hits})
     names = meta["label_names"]
-    unknown = sorted({hit.category for hit in hits} - set(names))
-    if unknown:
-        raise ParameterError(f"unknown categories {unknown}; this model knows {', '.join(names)}")
     conditioning = np.asarray(meta["conditioning"], np.float32)
     z = np.stack([np.random.default_rng(hit.seed).standard_normal(meta["z_dim"]) for hit in hits])
     c = conditioning[[names.index(hit.category) for hit in hits]]
     clips = model.audio(z.astype(np.float32), c, n_iter=n_iter)  # (hits, channels, length)
-    rate, length = meta["sample_rate"], clips.shape[-1]
+    return _mix(hits, clips, meta["sample_rate"])
+
+
+def _check_categories(model: ExportedModel, categories: set[str]) -> None:
+    meta = model.metadata
+    if meta["sample_rate"] is None:
+        raise ParameterError(f"{meta['source']} is an image model: it has no sound to play")
+    unknown = sorted(categories - set(meta["label_names"]))
+    if unknown:
+        raise ParameterError(f"unknown categories {unknown}; this model knows {', '.join(meta['label_names'])}")
+
+
+class HitBuffer:
+    """Hits generated ahead of their triggers: ``depth`` ready clips per category, refilled by a
+    background thread as they are taken, so that a trigger gets its clip without waiting for the
+    generator (unless triggers of one category come faster than the generator can refill them).
+
+    The ``k``-th hit of a category (counted from 0) uses the latent of seed
+    ``seed + 1000003 * category_index + k``: the same triggers give the same sounds.
+
+    Args:
+        model: the export.
+        categories: those that will be triggered.
+        depth: ready clips kept per category.
+        n_iter: Griffin-Lim iterations.
+        seed: base seed.
+    """
+
+    def __init__(self, model: ExportedModel, categories: list[str], *, depth: int = 2, n_iter: int = 32,
+                 seed: int = 0):
+        _check_categories(model, set(categories))
+        self.model, self.n_iter, self.seed = model, n_iter, seed
+        names = model.metadata["label_names"]
+        self._index = {name: names.index(name) for name in categories}
+        self._ready = {name: queue.Queue[np.ndarray](maxsize=depth) for name in categories}
+        self._made = dict.fromkeys(categories, 0)
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._fill, daemon=True)
+        self._worker.start()
+
+    def _make(self, category: str) -> np.ndarray:
+        meta = self.model.metadata
+        seed = self.seed + 1000003 * self._index[category] + self._made[category]
+        self._made[category] += 1
+        z = np.random.default_rng(seed).standard_normal((1, meta["z_dim"])).astype(np.float32)
+        c = np.asarray(meta["conditioning"], np.float32)[[self._index[category]]]
+        return self.model.audio(z, c, n_iter=self.n_iter)[0]
+
+    def _fill(self) -> None:
+        while not self._stop.is_set():
+            hungry = [name for name, ready in self._ready.items() if not ready.full()]
+            if not hungry:
+                time.sleep(0.001)
+                continue
+            for name in hungry:
+                self._ready[name].put(self._make(name))
+
+    def wait_full(self) -> None:
+        """Returns once every category has ``depth`` clips ready (a player starts then)."""
+        while not all(ready.full() for ready in self._ready.values()):
+            time.sleep(0.001)
+
+    def take(self, category: str) -> np.ndarray:
+        """The next clip of ``category``, ``(channels, samples)``; waits only if none is ready."""
+        return self._ready[category].get()
+
+    def close(self) -> None:
+        """Stops the background thread (after the clip it is making, if any)."""
+        self._stop.set()
+        self._worker.join()
+
+
+def render_live(model: ExportedModel, hits: list[Hit], *, depth: int = 2, n_iter: int = 32,
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`render_pattern` as a live instrument plays it, in real time: each trigger comes at its
+    time (counted from when the buffers are full) and takes its clip from a :class:`HitBuffer` (the
+    rows' seeds are not used: the buffer makes its hits before their rows are reached). A trigger
+    waits only when the buffer of its category is empty.
+
+    Returns:
+        ``(mix, waits)``: the mix as :func:`render_pattern` returns it, and the seconds each trigger
+        waited for its clip, in time order.
+    """
+    order = sorted(hits, key=lambda hit: hit.time)
+    buffer = HitBuffer(model, sorted({hit.category for hit in hits}), depth=depth, n_iter=n_iter, seed=seed)
+    try:
+        buffer.wait_full()
+        rate = model.metadata["sample_rate"]
+        clips, waits = [], []
+        begin = time.perf_counter()
+        for hit in order:
+            time.sleep(max(0.0, begin + hit.time - time.perf_counter()))
+            start = time.perf_counter()
+            clips.append(buffer.take(hit.category))
+            waits.append(time.perf_counter() - start)
+    finally:
+        buffer.close()
+    return _mix(order, clips, rate), np.array(waits)
+
+
+def _mix(hits: list[Hit], clips: list[np.ndarray] | np.ndarray, rate: int) -> np.ndarray:
+    """Each clip scaled by its hit's velocity and added from its hit's time (nearest sample)."""
     onsets = [round(hit.time * rate) for hit in hits]
-    mix = np.zeros((clips.shape[1], max(onsets) + length), np.float32)
+    length = clips[0].shape[-1]
+    mix = np.zeros((clips[0].shape[0], max(onsets) + length), np.float32)
     for hit, onset, clip in zip(hits, onsets, clips):
         mix[:, onset:onset + length] += hit.velocity * clip
     return mix

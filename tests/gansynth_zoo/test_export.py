@@ -220,3 +220,31 @@ def test_the_export_metric_scores_pytorch_and_both_exports_on_the_same_latents(m
     assert rows["pytorch"]["feature_difference"] == 0 and rows["onnx float32"]["feature_difference"] < 0.05
     assert rows["onnx int8"]["file_mb"] < rows["onnx float32"]["file_mb"] and rows["pytorch"]["file_mb"] is None
     assert json.loads((mel_run / "metric-export.jsonl").read_text().splitlines()[-1])["variants"] == result["variants"]
+
+
+def test_live_play_takes_each_hit_from_a_buffer_made_ahead_of_its_trigger(mel_onnx, tmp_path):
+    from gansynth_zoo.runtime import Hit, render_live
+
+    model = ExportedModel(mel_onnx)
+    hits = [Hit(0.3, "drums/kick", 0.5, 0), Hit(0.0, "drums/kick", 1.0, 0), Hit(0.6, "bass/sub", 1.0, 0)]
+    mix, waits = render_live(model, hits, depth=2, n_iter=4, seed=10)
+    assert mix.shape == (1, 9600 + 4096) and waits.shape == (3,) and (waits >= 0).all()
+    names, table = model.metadata["label_names"], np.asarray(model.metadata["conditioning"], np.float32)
+
+    def clip(category, k):  # the k-th hit the buffer makes for a category
+        index = names.index(category)
+        z = np.random.default_rng(10 + 1000003 * index + k).standard_normal((1, 8)).astype(np.float32)
+        return model.audio(z, table[[index]], n_iter=4)[0]
+
+    for onset, velocity, expected in ((0, 1.0, clip("drums/kick", 0)), (4800, 0.5, clip("drums/kick", 1)),
+                                      (9600, 1.0, clip("bass/sub", 0))):
+        assert np.abs(mix[:, onset:onset + 4096] - velocity * expected).max() < 1e-5
+    done = CliRunner().invoke(main, ["play", "--live", str(_pattern(tmp_path)), "--model", str(mel_onnx),
+                                     "--out", str(tmp_path / "live.wav"), "--n-iter", "4"])
+    assert done.exit_code == 0, done.output
+    assert "triggers waited" in done.output and "with 2 clips ready per category" in done.output
+
+
+def _pattern(folder):
+    (folder / "short.csv").write_text("time,category,velocity\n0,drums/kick,1\n0.1,bass/sub,0.5\n")
+    return folder / "short.csv"
