@@ -446,6 +446,32 @@ def test_shards_merge_into_virtual_dataset(dataset, tmp_path):
         merge_caches(merged, shards)
 
 
+def test_four_shards_extracted_by_parallel_processes_merge_into_the_single_process_cache(dataset, tmp_path):
+    """The recipe of docs/distributed.md: `audiofeat extract --shard i/4` in four processes at once,
+    then `audiofeat merge`."""
+    config = tmp_path / "features.toml"
+    config.write_text('features = ["mdct", "threshold"]\n[audio]\nsample_rate = 16000\nlength = 2048\n'
+                      'min_duration = 0.01\n[mdct]\nn_bins = 64\n')
+    cli = [sys.executable, "-c", "from audiofeat.cli import main; main()"]
+    shards = [tmp_path / f"part-{i}.h5" for i in range(4)]
+    workers = [subprocess.Popen([*cli, "extract", str(dataset), str(path), "--config", str(config),
+                                 "--shard", f"{i}/4"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+               for i, path in enumerate(shards)]
+    for worker in workers:
+        output, _ = worker.communicate(timeout=300)
+        assert worker.returncode == 0, output.decode()
+    subprocess.run([*cli, "merge", str(tmp_path / "all.h5"), *map(str, shards)], check=True, capture_output=True)
+    single = build_cache(dataset, tmp_path / "single.h5", CONFIG).output
+    for feature in ("mdct", "threshold"):
+        merged, whole = _features_by_source(tmp_path / "all.h5", feature), _features_by_source(single, feature)
+        assert merged.keys() == whole.keys() and len(whole) == 12
+        for name in whole:
+            np.testing.assert_array_equal(merged[name], whole[name])  # bit for bit
+        for key in ("mean", "std", "min", "max"):
+            np.testing.assert_allclose(open_cache(tmp_path / "all.h5").stats(feature)[key],
+                                       open_cache(single).stats(feature)[key], rtol=1e-9, atol=1e-12)
+
+
 def test_merged_cache_refuses_a_missing_or_changed_shard(dataset, tmp_path):
     shards = [tmp_path / f"s{i}.h5" for i in range(2)]
     for i, path in enumerate(shards):
