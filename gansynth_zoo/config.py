@@ -78,6 +78,10 @@ class LossConfig:
             on each example's whole log power, for the spread of loudness across latents.
         level_exponent: the moments of ``level_matching`` are taken on ``|x| ** level_exponent``: 3 on
             cube-root data (``data.normalization = "cbrt"``) measures the linear signal's power.
+        level_eps: the offset inside the level's log. On linear MDCT power (median about 2e-5 on the
+            piano windows) the default 1e-6 floors quiet windows 13 dB below the median and halves the
+            real batches' spread of level, so the loss asks for little (trial W, docs/results.md);
+            1e-10 keeps it.
         ac_weight: weight of the auxiliary-classifier cross-entropy (AC-GAN), for discriminators
             that return class logits; added to D on real data and to G on generated data.
         augment: DiffAugment policies (``"translation"``, ``"cutout"``; :mod:`gansynth_zoo.training.augment`)
@@ -98,6 +102,7 @@ class LossConfig:
     band_matching: float = 0.0
     level_matching: float = 0.0
     level_exponent: float = 1.0
+    level_eps: float = 1e-6
     ac_weight: float = 0.0
     augment: tuple[Literal["translation", "cutout"], ...] = ()
     psychoacoustic_noise: bool = False
@@ -205,6 +210,8 @@ class RunConfig:
             raise ConfigError(f"train.sample_every must be >= 0 (0: no snapshots), got {self.train.sample_every}")
         if not 0 <= self.train.condition_dropout < 1:
             raise ConfigError(f"train.condition_dropout must be in [0, 1), got {self.train.condition_dropout}")
+        if not self.loss.level_eps > 0:
+            raise ConfigError(f"loss.level_eps must be > 0, got {self.loss.level_eps}")
 
 
 def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> RunConfig:

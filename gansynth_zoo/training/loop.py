@@ -209,7 +209,8 @@ class Trainer:
             out["loss/bands"] = losses.band_moments(fake, real)
             total = total + cfg.band_matching * out["loss/bands"]
         if cfg.level_matching:
-            out["loss/level"] = losses.clip_level_moments(fake, real, exponent=cfg.level_exponent)
+            out["loss/level"] = losses.clip_level_moments(fake, real, exponent=cfg.level_exponent,
+                                                          eps=cfg.level_eps)
             total = total + cfg.level_matching * out["loss/level"]
         if cfg.ac_weight and class_logits is not None:
             out["loss/ac_fake"] = F.cross_entropy(class_logits, torch.cat([labels, labels]) if pairs else labels)

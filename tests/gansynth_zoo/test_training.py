@@ -43,8 +43,8 @@ def test_resume_is_exact(tmp_path, model, loss):
                  *(["model.discriminator.norm=none"] if loss == "wgan-gp" else []),
                  *(["loss.mode_seeking=1.0", "train.condition_dropout=0.3"] if model == "cgan" else []),
                  *(['loss.augment=["translation", "cutout"]', "train.balance_labels=true",
-                    "loss.band_matching=0.1", "loss.level_matching=0.1", "loss.level_exponent=3", "optim.decay_start=2",
-                    "train.sample_every=2"]
+                    "loss.band_matching=0.1", "loss.level_matching=0.1", "loss.level_exponent=3",
+                    "loss.level_eps=1e-10", "optim.decay_start=2", "train.sample_every=2"]
                    if loss == "hinge" else []),
                  "loss.n_critic=2", "train.steps=6", "train.checkpoint_every=3", "train.keep_checkpoints=5"]
     config = load_config(None, overrides)
@@ -404,3 +404,8 @@ def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch)
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if tensorboard were not installed
     with pytest.raises(ConfigError, match=r"train.tensorboard needs the tensorboard package: pip install"):
         run_training(load_config(None, [*TINY, "train.steps=1", "train.tensorboard=true"]), out=tmp_path)
+
+
+def test_the_level_offset_must_be_positive():
+    with pytest.raises(ConfigError, match="loss.level_eps must be > 0, got 0"):
+        load_config(None, ["loss.level_eps=0"])
