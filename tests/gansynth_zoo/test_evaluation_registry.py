@@ -36,8 +36,8 @@ def test_a_seeded_evaluation_gives_the_recorded_numbers(tiny_run, tmp_path):
 def test_defaults_follow_the_data_kind_and_names_choose(tiny_run, tmp_path):
     context = EvalContext(tiny_run, samples=20, classifier_path=tmp_path / "c.pt")
     assert default_metrics(context) == ["digits"]
-    assert {"digits", "audio", "mdct", "rtf"} <= set(METRICS)
-    with pytest.raises(ConfigError, match="unknown metric 'fid'; registered metrics: digits, audio, mdct, rtf"):
+    assert {"digits", "audio", "mdct", "export", "rtf"} <= set(METRICS)
+    with pytest.raises(ConfigError, match="unknown metric 'fid'; registered metrics: digits, audio, mdct, export, rtf"):
         calc_metric("fid", context)
     bad = CliRunner().invoke(main, ["evaluate", str(tiny_run), "--metrics", "digits,fid", "--samples", "20",
                                     "--classifier", str(tmp_path / "c.pt")])
