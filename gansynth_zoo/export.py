@@ -40,7 +40,7 @@ from audiofeat._files import atomic_path
 from audiofeat.exceptions import ParameterError
 from audiofeat.features import FeatureConfig
 from audiofeat.functional.mdct import imdct
-from audiofeat.functional.spectral import mel_to_magnitude, phase_from_instantaneous_frequency
+from audiofeat.functional.spectral import phase_from_instantaneous_frequency
 from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.sampling import load_generator
 from gansynth_zoo.runtime import EXPORT_FORMAT, METADATA_KEY
@@ -69,8 +69,8 @@ class _Synthesis(nn.Module):
     magnitude and the phase (instantaneous frequency) or the waveform (MDCT, whose inverse is two
     matrix products and an overlap). :attr:`outputs` names them."""
 
-    mel_fbank: torch.Tensor
-    mel_inverse: torch.Tensor
+    mel_fbank: torch.Tensor | None
+    mel_inverse: torch.Tensor | None
     imdct_first: torch.Tensor
     imdct_second: torch.Tensor
 
@@ -83,30 +83,24 @@ class _Synthesis(nn.Module):
             first, second = _imdct_halves(config)
             self.register_buffer("imdct_first", first)
             self.register_buffer("imdct_second", second)
-        elif "if" in features:
-            self.outputs = ("magnitude", "phase")
-        elif "mel" in features:
-            self.outputs = ("magnitude",)
-            fbank = config.mel_filterbank()
-            self.register_buffer("mel_fbank", fbank)
-            self.register_buffer("mel_inverse", torch.linalg.pinv(fbank.double()).float())
-        elif "log_mag" in features:
-            self.outputs = ("magnitude",)
-        else:
+            return
+        if not features & {"log_mag", "mel"}:
             raise ParameterError(f"features {list(representation.features)} cannot be turned into sound")
+        self.outputs = ("magnitude", "phase") if "if" in features else ("magnitude",)
+        # the magnitude comes from the mel only without log_mag (Representation.linear_magnitude)
+        fbank = None if "log_mag" in features else config.mel_filterbank()
+        self.register_buffer("mel_fbank", fbank)
+        self.register_buffer("mel_inverse", None if fbank is None else torch.linalg.pinv(fbank.double()).float())
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        config = self.representation.feature_config
         parts = self.representation.decode(self.G(z, c))
         if "mdct" in parts:
             x = parts["mdct"]  # (batch, channels, n, frames): block b = first half of frame b + 1 + second of b
             blocks = (torch.einsum("sn,bcnf->bcfs", self.imdct_first, x[..., 1:])
                       + torch.einsum("sn,bcnf->bcfs", self.imdct_second, x[..., :-1]))
             return (blocks.flatten(2).clamp(-1.0, 1.0),)
-        if "mel" in parts:
-            return (mel_to_magnitude(parts["mel"], fbank=self.mel_fbank, power=config.mel.power,
-                                     eps=config.stft.eps, inverse=self.mel_inverse),)
-        magnitude = (parts["log_mag"].exp() - config.stft.eps).clamp_min(0.0)
+        magnitude = self.representation.linear_magnitude(parts, mel_fbank=self.mel_fbank,
+                                                         mel_inverse=self.mel_inverse)
         if "if" in parts:
             return magnitude, phase_from_instantaneous_frequency(parts["if"])
         return (magnitude,)

@@ -123,16 +123,23 @@ class Representation:
             audio = log_mag_if_to_waveform(parts["log_mag"], parts["if"], length=length, eps=cfg.stft.eps,
                                            **cfg.stft.layout().as_kwargs())
         elif "log_mag" in parts or "mel" in parts:
-            if "log_mag" in parts:
-                mag = (parts["log_mag"].exp() - cfg.stft.eps).clamp_min(0.0)
-            else:
-                mag = mel_to_magnitude(parts["mel"], fbank=cfg.mel_filterbank(), power=cfg.mel.power,
-                                       eps=cfg.stft.eps)
-            audio = griffinlim(mag, length=length, n_iter=n_iter, init=init, generator=generator,
-                               **cfg.stft.layout().as_kwargs())
+            audio = griffinlim(self.linear_magnitude(parts), length=length, n_iter=n_iter, init=init,
+                               generator=generator, **cfg.stft.layout().as_kwargs())
         else:
             raise ConfigError(f"features {list(self.features)} cannot be turned into audio")
         return audio.clamp(-1.0, 1.0)
+
+    def linear_magnitude(self, parts: dict[str, torch.Tensor], *, mel_fbank: torch.Tensor | None = None,
+                         mel_inverse: torch.Tensor | None = None) -> torch.Tensor:
+        """The linear STFT magnitude of decoded features (:meth:`decode`): ``exp(log_mag) - eps``, or
+        else the log-mel through the filterbank's pseudo-inverse. ``mel_fbank`` and ``mel_inverse``
+        are the filterbank and its pseudo-inverse when the caller holds them (an exported graph, which
+        can compute neither)."""
+        cfg = self.feature_config
+        if "log_mag" in parts:
+            return (parts["log_mag"].exp() - cfg.stft.eps).clamp_min(0.0)
+        return mel_to_magnitude(parts["mel"], fbank=cfg.mel_filterbank() if mel_fbank is None else mel_fbank,
+                                power=cfg.mel.power, eps=cfg.stft.eps, inverse=mel_inverse)
 
     @property
     def magnitude_feature(self) -> str:
