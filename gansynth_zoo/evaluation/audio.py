@@ -63,8 +63,8 @@ from gansynth_zoo.evaluation.metrics.frechet import frechet_distance, kernel_dis
 from gansynth_zoo.evaluation.metrics.ndb import ndb_jsd
 from gansynth_zoo.evaluation.sampling import generate, load_generator
 
-__all__ = ["evaluate_audio", "format_genre_table", "format_subclass_table", "genre_labels", "split_indices",
-           "through_audio"]
+__all__ = ["cache_kits", "classifier_files", "evaluate_audio", "format_genre_table", "format_subclass_table",
+           "genre_labels", "heard_features", "split_indices", "subclass_classifier", "through_audio"]
 
 
 def split_indices(labels: torch.Tensor, *, held_out: float = 0.2, seed: int = 0,
@@ -168,13 +168,18 @@ def _balanced(correct: torch.Tensor, labels: torch.Tensor) -> float:
     return float(torch.stack([correct[labels == label].float().mean() for label in labels.unique()]).mean())
 
 
-def classifier_files(data, classifier_path: str | os.PathLike | None,
+def cache_kits(data) -> list[str] | None:
+    """The kit of each example of the run's cache (``None`` when its sources have none)."""
+    return open_cache(data.info["path"]).example_meta("kit")
+
+
+def classifier_files(data, kits: list[str] | None, classifier_path: str | os.PathLike | None,
                      classifier_dir: str | os.PathLike = "data/classifiers") -> tuple[Path, Path]:
     """Where the subclass and the genre classifiers of a run's training data are kept:
     ``classifier_path`` and ``<stem>-genre<suffix>`` beside it, or files in ``classifier_dir`` named
-    by a key of the cache (path, modification time, normalisation, feature, split by kit or not)."""
+    by a key of the cache (path, modification time, normalisation, feature, split by kit or not;
+    ``kits`` from :func:`cache_kits`)."""
     representation = Representation.from_dict(data.info["representation"])
-    kits = open_cache(data.info["path"]).example_meta("kit")
     key = hashlib.sha1(f"{data.info['path']}:{os.path.getmtime(data.info['path'])}:{representation.normalization}:"
                        f"{representation.magnitude_feature}:{'kits' if kits else 'examples'}".encode()).hexdigest()[:12]
     if classifier_path:
@@ -183,17 +188,17 @@ def classifier_files(data, classifier_path: str | os.PathLike | None,
     return Path(classifier_dir) / f"audio-{key}.pt", Path(classifier_dir) / f"audio-genre-{key}.pt"
 
 
-def subclass_classifier(data, classifier_path: str | os.PathLike | None, *, steps: int,
+def subclass_classifier(data, kits: list[str] | None, classifier_path: str | os.PathLike | None, *, steps: int,
                         classifier_dir: str | os.PathLike = "data/classifiers", device: torch.device | str = "cpu",
                         status=None, progress: Progress | None = None,
                         ) -> tuple[Classifier, dict[str, Any], torch.Tensor, torch.Tensor]:
     """The run's subclass classifier (trained and stored when missing, :func:`classifier_files`)
-    with its info, and the rows of the real examples it was trained on and holds out."""
+    with its info, and the rows of the real examples it was trained on and holds out (whole kits,
+    ``kits`` from :func:`cache_kits`, when the cache has them)."""
     representation = Representation.from_dict(data.info["representation"])
-    kits = open_cache(data.info["path"]).example_meta("kit")
     train_rows, test_rows = split_indices(data.labels, seed=0, groups=kits)
     model, info = _classifier(_magnitude_channels(data.x, representation), data.labels, len(data.label_names),
-                              train_rows, test_rows, classifier_files(data, classifier_path, classifier_dir)[0],
+                              train_rows, test_rows, classifier_files(data, kits, classifier_path, classifier_dir)[0],
                               steps, device, status, progress, per_class_key="per_subclass_val_accuracy")
     return model, info, train_rows, test_rows
 
@@ -213,11 +218,11 @@ def evaluate_audio(run_dir: str | os.PathLike, data, *, samples_per_category: in
     run_dir = Path(run_dir)
     G, export = load_generator(run_dir, device)
     representation = Representation.from_dict(data.info["representation"])
-    kits = open_cache(data.info["path"]).example_meta("kit")
+    kits = cache_kits(data)
     classifier, info, train_rows, test_rows = subclass_classifier(
-        data, classifier_path, steps=classifier_steps, classifier_dir=classifier_dir, device=device, status=status,
-        progress=progress)
-    genre_file = classifier_files(data, classifier_path, classifier_dir)[1]
+        data, kits, classifier_path, steps=classifier_steps, classifier_dir=classifier_dir, device=device,
+        status=status, progress=progress)
+    genre_file = classifier_files(data, kits, classifier_path, classifier_dir)[1]
     real_mag = _magnitude_channels(data.x, representation)
     n_labels = len(data.label_names)
     labels = torch.arange(n_labels).repeat_interleave(samples_per_category)

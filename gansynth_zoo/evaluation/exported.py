@@ -24,7 +24,7 @@ import torch
 
 from audiofeat.progress import Progress
 from gansynth_zoo.data.cache import Representation
-from gansynth_zoo.evaluation.audio import _magnitude_channels, heard_features, subclass_classifier
+from gansynth_zoo.evaluation.audio import _magnitude_channels, cache_kits, heard_features, subclass_classifier
 from gansynth_zoo.evaluation.metrics import report_metric
 from gansynth_zoo.evaluation.metrics.classifier import accuracy, embed, predict
 from gansynth_zoo.evaluation.metrics.frechet import frechet_distance
@@ -43,8 +43,8 @@ def evaluate_exports(run_dir: str | os.PathLike, data, *, samples_per_category: 
     run_dir = Path(run_dir)
     G, export = load_generator(run_dir, device)
     representation = Representation.from_dict(data.info["representation"])
-    classifier, _, _, test_rows = subclass_classifier(data, classifier_path, steps=classifier_steps, device=device,
-                                                      progress=progress)
+    classifier, _, _, test_rows = subclass_classifier(data, cache_kits(data), classifier_path, steps=classifier_steps,
+                                                      device=device, progress=progress)
     real = embed(classifier, _magnitude_channels(data.x[test_rows], representation), device).numpy()
     labels = torch.arange(len(data.label_names)).repeat_interleave(samples_per_category)
     z = torch.randn(len(labels), export["z_dim"], generator=torch.Generator().manual_seed(seed))
