@@ -50,8 +50,8 @@ class StftGeometry:
 
     Attributes:
         n_fft, hop, drop_bin, window: the transform (``window`` the full ``n_fft``-sample window).
-        front, pad_front, pad_back: where the clip starts in the overlap-added span, and the padding
-            the forward transform puts before and after it.
+        pad_front, pad_back: the padding the forward transform puts before and after the clip
+            (``pad_front`` is also where the clip starts in the overlap-added span).
     """
 
     def __init__(self, stft: dict[str, Any], length: int):
@@ -72,7 +72,6 @@ class StftGeometry:
             total = self.hop * (frames - 1) + self.n_fft - length
             self.pad_front, self.pad_back = (total, 0) if padding == "front" else (0, total)
             self.n_frames = frames
-        self.front = self.pad_front
 
     @property
     def n_freq(self) -> int:
@@ -108,10 +107,10 @@ def _istft_frames(spec: np.ndarray, g: StftGeometry, divisor: np.ndarray) -> np.
     """Frames-major complex ``(batch, frames, freq)`` -> ``(batch, length)``."""
     frames = np.fft.irfft(_undrop(spec, g.drop_bin), n=g.n_fft, axis=-1) * g.window
     y = _overlap_add(frames, g.hop) / divisor
-    end = g.front + g.length
+    end = g.pad_front + g.length
     if end > y.shape[-1]:
         y = np.pad(y, ((0, 0), (0, end - y.shape[-1])))
-    return y[:, g.front:end]
+    return y[:, g.pad_front:end]
 
 
 def _stft_frames(x: np.ndarray, g: StftGeometry) -> np.ndarray:
@@ -235,6 +234,7 @@ class ExportedModel:
         except Exception as error:  # onnxruntime raises its own exception types for unreadable files
             raise ParameterError(f"{path}: not an ONNX model ({error})") from error
         self.metadata = read_metadata(self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), path)
+        self._conditioning = np.asarray(self.metadata["conditioning"], np.float32)
 
     def __call__(self, z: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
         feeds = {"z": np.ascontiguousarray(z, np.float32), "c": np.ascontiguousarray(c, np.float32)}
@@ -243,6 +243,14 @@ class ExportedModel:
     def audio(self, z: np.ndarray, c: np.ndarray, *, n_iter: int = 32) -> np.ndarray:
         """Waveforms ``(batch, channels, samples)`` in [-1, 1] (:func:`to_audio`)."""
         return to_audio(self(z, c), self.metadata, n_iter=n_iter)
+
+    def clips(self, categories: list[str], seeds: list[int], *, n_iter: int = 32) -> np.ndarray:
+        """One clip per ``(category, seed)``, in one batch: the latent drawn from a numpy generator
+        seeded with ``seed``, the category's conditioning vector. ``(len(seeds), channels, samples)``."""
+        names = self.metadata["label_names"]
+        z = np.stack([np.random.default_rng(seed).standard_normal(self.metadata["z_dim"]) for seed in seeds])
+        return self.audio(z.astype(np.float32), self._conditioning[[names.index(c) for c in categories]],
+                          n_iter=n_iter)
 
 
 def read_metadata(raw: str | None, path: str | os.PathLike) -> dict[str, Any]:
@@ -322,14 +330,9 @@ def render_pattern(model: ExportedModel, hits: list[Hit], *, n_iter: int = 32) -
     Raises:
         ParameterError: a category the model does not know (the message lists those it knows).
     """
-    meta = model.metadata
     _check_categories(model, {hit.category for hit in hits})
-    names = meta["label_names"]
-    conditioning = np.asarray(meta["conditioning"], np.float32)
-    z = np.stack([np.random.default_rng(hit.seed).standard_normal(meta["z_dim"]) for hit in hits])
-    c = conditioning[[names.index(hit.category) for hit in hits]]
-    clips = model.audio(z.astype(np.float32), c, n_iter=n_iter)  # (hits, channels, length)
-    return _mix(hits, clips, meta["sample_rate"])
+    clips = model.clips([hit.category for hit in hits], [hit.seed for hit in hits], n_iter=n_iter)
+    return _mix(hits, clips, model.metadata["sample_rate"])
 
 
 def _check_categories(model: ExportedModel, categories: set[str]) -> None:
@@ -370,12 +373,9 @@ class HitBuffer:
         self._worker.start()
 
     def _make(self, category: str) -> np.ndarray:
-        meta = self.model.metadata
         seed = self.seed + 1000003 * self._index[category] + self._made[category]
         self._made[category] += 1
-        z = np.random.default_rng(seed).standard_normal((1, meta["z_dim"])).astype(np.float32)
-        c = np.asarray(meta["conditioning"], np.float32)[[self._index[category]]]
-        return self.model.audio(z, c, n_iter=self.n_iter)[0]
+        return self.model.clips([category], [seed], n_iter=self.n_iter)[0]
 
     def _fill(self) -> None:
         while not self._stop.is_set():
