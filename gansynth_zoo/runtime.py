@@ -368,6 +368,7 @@ class HitBuffer:
         self._index = {name: names.index(name) for name in categories}
         self._ready = {name: queue.Queue[np.ndarray](maxsize=depth) for name in categories}
         self._made = dict.fromkeys(categories, 0)
+        self._error: BaseException | None = None  # what stopped the worker, raised to the caller
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._fill, daemon=True)
         self._worker.start()
@@ -378,22 +379,42 @@ class HitBuffer:
         return self.model.clips([category], [seed], n_iter=self.n_iter)[0]
 
     def _fill(self) -> None:
-        while not self._stop.is_set():
-            hungry = [name for name, ready in self._ready.items() if not ready.full()]
-            if not hungry:
-                time.sleep(0.001)
-                continue
-            for name in hungry:
-                self._ready[name].put(self._make(name))
+        try:
+            while not self._stop.is_set():
+                hungry = [name for name, ready in self._ready.items() if not ready.full()]
+                if not hungry:
+                    time.sleep(0.001)
+                    continue
+                for name in hungry:
+                    self._ready[name].put(self._make(name))
+        except BaseException as error:  # a player waiting for clips must hear of it, not wait forever
+            self._error = error
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def wait_full(self) -> None:
-        """Returns once every category has ``depth`` clips ready (a player starts then)."""
+        """Returns once every category has ``depth`` clips ready (a player starts then).
+
+        Raises:
+            Exception: whatever stopped the background thread from making clips.
+        """
         while not all(ready.full() for ready in self._ready.values()):
+            self._check()
             time.sleep(0.001)
 
     def take(self, category: str) -> np.ndarray:
-        """The next clip of ``category``, ``(channels, samples)``; waits only if none is ready."""
-        return self._ready[category].get()
+        """The next clip of ``category``, ``(channels, samples)``; waits only if none is ready.
+
+        Raises:
+            Exception: whatever stopped the background thread from making clips.
+        """
+        while True:
+            try:
+                return self._ready[category].get(timeout=0.01)
+            except queue.Empty:
+                self._check()
 
     def close(self) -> None:
         """Stops the background thread (after the clip it is making, if any)."""

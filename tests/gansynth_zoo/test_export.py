@@ -245,6 +245,19 @@ def test_live_play_takes_each_hit_from_a_buffer_made_ahead_of_its_trigger(mel_on
     assert "triggers waited" in done.output and "with 2 clips ready per category" in done.output
 
 
+def test_live_play_reports_a_failing_generator_instead_of_waiting_for_it(mel_onnx, monkeypatch):
+    from gansynth_zoo.runtime import Hit, render_live
+
+    model = ExportedModel(mel_onnx)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the generator failed")
+
+    monkeypatch.setattr(model, "clips", broken)
+    with pytest.raises(RuntimeError, match="the generator failed"):
+        render_live(model, [Hit(0.0, "drums/kick", 1.0, 0)], n_iter=4)
+
+
 def _pattern(folder):
     (folder / "short.csv").write_text("time,category,velocity\n0,drums/kick,1\n0.1,bass/sub,0.5\n")
     return folder / "short.csv"
