@@ -9,13 +9,12 @@ from typing import TextIO
 
 import click
 import numpy as np
-import soundfile as sf
 import torch
 from tqdm import tqdm
 
-from audiofeat._files import atomic_path
 from audiofeat.cli_support import CleanErrorGroup
 from audiofeat.config import apply_overrides, config_from_dict, config_to_dict
+from audiofeat.io import save_audio
 from audiofeat.progress import ProgressBars
 from gansynth_zoo import __version__, builders
 from gansynth_zoo.config import RunConfig, load_config
@@ -321,13 +320,16 @@ def rtf(run_dir: Path, batch_sizes: tuple[int, ...], n_iter: int, repeat: int,
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The file to write (.onnx, or .pt for TorchScript).")
 @click.option("--quantize", type=click.Choice(["int8"]), default=None,
-              help="Store the weights as int8 (ONNX only: onnxruntime's dynamic quantisation).")
+              help="Store the weights as 8-bit integers (ONNX only: onnxruntime's dynamic quantisation).")
 def export(run_dir: Path, fmt: str, out: Path, quantize: str | None) -> None:
-    """Export a run's EMA generator, (z, c) -> features, with the metadata a player needs.
+    """Export a run's EMA generator with the fixed-graph part of its inversion, and the metadata a
+    player needs.
 
-    RUN_DIR is a run folder or a generator.pt-format file. The graph stops at the model's features;
-    the file's metadata holds the categories and their vectors, genres, z_dim, sample rate, clip
-    length and representation (gansynth_zoo.export).
+    RUN_DIR is a run folder or a generator.pt-format file. The graph maps (z, c) to the waveform
+    (MDCT models), to magnitude and phase (IF models) or to the linear magnitude (mel and
+    log-magnitude models, whose phase gansynth_zoo.runtime finds in numpy). The file's metadata holds
+    the categories and their vectors, genres, z_dim, sample rate, clip length and representation
+    (gansynth_zoo.export).
 
     \b
     Examples:
@@ -376,8 +378,7 @@ def play(pattern: Path, model_path: Path, out: Path, seed: int, n_iter: int, liv
     if peak > 0.99:
         mix *= 0.99 / peak
     rate = model.metadata["sample_rate"]
-    with atomic_path(out) as tmp:
-        sf.write(tmp, mix.T, rate, format="WAV", subtype="PCM_16")
+    save_audio(out, mix, rate)
     click.echo(f"wrote {out}: {len(hits)} hits, {mix.shape[1] / rate:.2f} s at {rate} Hz"
                + (f" (scaled from a peak of {peak:.2f})" if peak > 0.99 else ""))
 
