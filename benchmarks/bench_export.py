@@ -18,7 +18,6 @@ Audio block deadlines are those of 64 and 256 samples at 44.1 kHz (1.45 and 5.8 
 """
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -36,10 +35,8 @@ MODELS = ("demo", "oneshots")
 BLOCKS_MS = {64: 64 / 44.1, 256: 256 / 44.1}
 N_ITER = 32
 
-# VmHWM, not ru_maxrss: Linux carries a process's ru_maxrss over an exec from the parent it forked from
 _PEAK_MEMORY = """
-import json, re, sys
-from pathlib import Path
+import sys
 import numpy as np
 from gansynth_zoo.runtime import ExportedModel
 model = ExportedModel(sys.argv[1], threads=1)
@@ -47,13 +44,10 @@ meta = model.metadata
 z = np.zeros((1, meta["z_dim"]), np.float32)
 c = np.asarray(meta["conditioning"], np.float32)[:1]
 model.audio(z, c)
-print(json.dumps(int(re.search(r"VmHWM:\\s*(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024))
 """
 
-
 _PEAK_MEMORY_TORCH = """
-import json, re, sys
-from pathlib import Path
+import sys
 import torch
 from gansynth_zoo.data.cache import Representation
 from gansynth_zoo.evaluation.sampling import load_generator
@@ -62,14 +56,20 @@ G, export = load_generator(sys.argv[1])
 with torch.no_grad():
     x = G(torch.zeros(1, export["z_dim"]), export["conditioning"][:1])
     Representation.from_dict(export["data"]["representation"]).to_audio(x)
-print(json.dumps(int(re.search(r"VmHWM:\\s*(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024))
+"""
+
+# VmHWM, not ru_maxrss: Linux carries a process's ru_maxrss over an exec from the parent it forked from
+_PRINT_PEAK_KB = """
+import re, pathlib
+print(re.search(r"VmHWM:\\s*(\\d+) kB", pathlib.Path("/proc/self/status").read_text()).group(1))
 """
 
 
 def _peak_mb(path: Path, code: str = _PEAK_MEMORY) -> float:
     """Peak resident memory (MB) of a fresh process that runs ``code`` on ``path`` (one hit)."""
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
-    return float(json.loads(done.stdout.strip().splitlines()[-1]))
+    done = subprocess.run([sys.executable, "-c", code + _PRINT_PEAK_KB, str(path)], capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
 
 
 def _ms(seconds: float) -> str:
