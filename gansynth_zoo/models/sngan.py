@@ -13,7 +13,8 @@ MDCTs). ``output_gain = "free"`` multiplies the output by a learned gain ``exp(g
 frequency row, ``g`` starting at 0 and stored divided by :data:`GAIN_RATE`; ``"tilt"`` removes the
 mean over rows from ``g`` per channel, so that the gain shapes the spectrum and the level stays
 with the network. ``level_head = true`` multiplies each output by ``exp(w . z + b)``, a loudness
-that a linear map of the latent sets directly (``w`` and ``b`` start at 0), past the batch norms.
+that a linear map of the latent sets directly, past the batch norms; ``b`` starts at 0 and ``w`` at a
+random direction of norm ``level_init`` (0: at 0, where the spread ``|w|`` has no gradient direction).
 
 Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
@@ -66,6 +67,7 @@ class Generator(nn.Module):
         output_gain: ``"none"``; ``"free"``: multiply the output by a learned ``exp(g)`` per channel and
             frequency row; ``"tilt"``: the same with ``g`` of mean 0 over the rows of each channel.
         level_head: multiply each output by ``exp(w . z + b)``, a per-example gain set by the latent.
+        level_init: the norm of ``w`` at initialisation, in a random direction (``b`` starts at 0).
 
     Shape:
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
@@ -74,12 +76,15 @@ class Generator(nn.Module):
     def __init__(self, *, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4),
                  padding: Literal["zeros", "reflect"] = "zeros", output_root: float = 1.0,
-                 output_gain: Literal["none", "free", "tilt"] = "none", level_head: bool = False):
+                 output_gain: Literal["none", "free", "tilt"] = "none", level_head: bool = False,
+                 level_init: float = 0.0):
         super().__init__()
         check_choice("padding", padding, ("zeros", "reflect"))
         if isinstance(output_gain, bool):  # runs made before "tilt" existed stored true / false
             output_gain = "free" if output_gain else "none"
         check_choice("output_gain", output_gain, ("none", "free", "tilt"))
+        if level_init < 0:
+            raise ParameterError(f"level_init must be >= 0, got {level_init}")
         if output_root < 1:
             raise ParameterError(f"output_root must be >= 1, got {output_root}")
         self.shape, ch, self.start = check_geometry(shape, channels, start)
@@ -103,6 +108,10 @@ class Generator(nn.Module):
         if self.level is not None:
             nn.init.zeros_(self.level.weight)
             nn.init.zeros_(self.level.bias)
+            if level_init:  # drawn only then, so that runs at 0 keep the random stream they had
+                with torch.no_grad():
+                    w = torch.randn_like(self.level.weight)
+                    self.level.weight.copy_(w * (level_init / w.norm()))
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         assert_shape(z, [None, self.z_dim])

@@ -121,6 +121,11 @@ def test_level_head_scales_each_output_by_a_gain_of_its_latent():
         G.level.bias.fill_(-0.1)
     gain = (0.5 * z[:, 0] - 0.1).exp()[:, None, None, None]
     assert torch.allclose(G(z, c), plain(z, c) * gain, atol=1e-6)
+    started = Generator(z_dim=4, shape=(1, 16, 16), channels=(4, 4, 4), start=(4, 4), level_head=True, level_init=0.3)
+    assert torch.linalg.norm(started.level.weight).item() == pytest.approx(0.3)
+    assert started.level.bias.item() == 0.0
+    with pytest.raises(ValueError, match="level_init must be >= 0"):
+        Generator(level_head=True, level_init=-1.0)
 
 
 def test_reflect_padding_draws_the_edges_like_the_middle():
