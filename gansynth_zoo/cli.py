@@ -31,6 +31,7 @@ from gansynth_zoo.tools.gallery import write_gallery
 from gansynth_zoo.tools.memory import estimate_step_memory, format_memory_estimate
 from gansynth_zoo.tools.study import collect, format_markdown, summarize
 from gansynth_zoo.tools.summary import format_layer_table, layer_table
+from gansynth_zoo.training import distributed
 from gansynth_zoo.training.run import run_training
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -131,12 +132,15 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
     resolved config), metrics.jsonl (losses and step times every train.log_every steps), resumable
     checkpoints ckpt-*.pt and generator.pt (the EMA generator, for sample, rtf and evaluate). The last
     line printed is "done: RUN_DIR". --resume continues a run exactly where its last checkpoint left it.
+    Started by torchrun, every process trains its share of each batch (train.batch_size is the whole
+    batch) and rank 0 writes the run (docs/distributed.md).
 
     \b
     Examples:
       gansynth-zoo train --config pipelines/configs/cgan-mnist.toml
       gansynth-zoo train --config pipelines/configs/cgan-mnist.toml --set train.steps=100 --dry-run
       gansynth-zoo train --resume runs/00003-cgan-mnist-1a2b3c4d --set train.steps=20000
+      torchrun --standalone --nproc_per_node 2 -m gansynth_zoo train --config pipelines/configs/demo.toml
     """
     if resume_dir is not None:
         saved = json.loads((resume_dir / "config.json").read_text())
@@ -153,12 +157,17 @@ def train(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ..
         click.echo(f"data: {len(data)} examples of shape {data.shape}, c_dim {data.c_dim}")
         click.echo(f"generator {info['name']}: {count(G):,} parameters; discriminator: {count(D):,} parameters")
         return
-    status, on_step, close = training_progress(config.train.steps, tty=sys.stdout.isatty())
+    ranks, device = distributed.join(device, config.distributed.timeout_s)
+    status, on_step, close = training_progress(config.train.steps, tty=sys.stdout.isatty() and ranks.main)
     try:
-        run_dir = run_training(config, out=out, device=device, resume=resume_dir, status=status, on_step=on_step)
+        run_dir = run_training(config, out=out, device=device, resume=resume_dir, status=status, on_step=on_step,
+                               ranks=ranks)
+        ranks.barrier()  # rank 0 may still be writing its last checkpoint
     finally:
         close()
-    click.echo(f"done: {run_dir}")
+        distributed.leave()
+    if ranks.main:
+        click.echo(f"done: {run_dir}")
 
 
 @main.command("summary")

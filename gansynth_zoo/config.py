@@ -177,6 +177,27 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class DistributedConfig:
+    """Data-parallel training under ``torchrun`` (:mod:`gansynth_zoo.training.distributed`).
+
+    ``train`` writes ``world_size``, ``backend`` and ``batch_per_rank`` into the run's
+    ``config.json`` as it ran; a value given in a config file is replaced. ``train.batch_size`` and
+    the learning rates are those of the whole batch, whatever the number of processes.
+
+    Attributes:
+        timeout_s: how long a collective waits for a rank that stopped before it fails.
+        world_size: processes that trained the run (1 without ``torchrun``).
+        backend: ``"gloo"`` (CPU), ``"nccl"`` (CUDA) or ``"none"`` (one process, no group).
+        batch_per_rank: examples of each batch that one process trains on.
+    """
+
+    timeout_s: float = 300.0
+    world_size: int = 1
+    backend: str = "none"
+    batch_per_rank: int = 0
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     """Attributes:
         samples: generated examples per evaluation (spread evenly over the classes).
@@ -196,6 +217,7 @@ class RunConfig:
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
+    distributed: DistributedConfig = DistributedConfig()
 
     def __post_init__(self) -> None:
         if self.train.steps < 0 or self.train.batch_size <= 0 or self.loss.n_critic <= 0:
@@ -210,6 +232,8 @@ class RunConfig:
             raise ConfigError(f"train.sample_every must be >= 0 (0: no snapshots), got {self.train.sample_every}")
         if not 0 <= self.train.condition_dropout < 1:
             raise ConfigError(f"train.condition_dropout must be in [0, 1), got {self.train.condition_dropout}")
+        if not self.distributed.timeout_s > 0:
+            raise ConfigError(f"distributed.timeout_s must be > 0, got {self.distributed.timeout_s}")
         if not self.loss.level_eps > 0:
             raise ConfigError(f"loss.level_eps must be > 0, got {self.loss.level_eps}")
 

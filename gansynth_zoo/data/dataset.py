@@ -56,10 +56,12 @@ class TrainingData:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def sample(self, batch_size: int, generator: torch.Generator, *, balanced: bool = False) -> Batch:
+    def sample(self, batch_size: int, generator: torch.Generator, *, balanced: bool = False,
+               rows: slice | None = None) -> Batch:
         """A batch drawn with replacement: uniformly over the examples, or with ``balanced`` uniformly
         over the labels present and then over that label's examples (rare labels as often as common
-        ones)."""
+        ones). ``rows`` keeps only those rows of the drawn batch (a rank's share of it); the draws
+        are those of the whole batch."""
         if balanced:
             order = torch.argsort(self.labels, stable=True)
             present, counts = torch.unique_consecutive(self.labels[order], return_counts=True)
@@ -69,6 +71,8 @@ class TrainingData:
             index = order[starts[pick] + offset]
         else:
             index = torch.randint(len(self), (batch_size,), generator=generator)
+        if rows is not None:
+            index = index[rows]
         return Batch(self.x[index], self.c[index], self.labels[index], None if self.aux is None else self.aux[index])
 
     def drop_conditions(self, c: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:

@@ -3,7 +3,9 @@
 One *step* is ``n_critic`` discriminator updates followed by one generator update. Every random
 number comes from generators stored in the checkpoint (latents, gradient-penalty mixing, batch
 indices) or from torch's global generator (dropout), whose state is stored too: a run that is
-interrupted and resumed produces the same losses as one that was not.
+interrupted and resumed produces the same losses as one that was not. Under ``torchrun`` each
+process trains its share of every batch (:mod:`.distributed`, which says how the random draws are
+split between the ranks).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from gansynth_zoo.data.dataset import Batch, TrainingData
 from gansynth_zoo.training import losses
 from gansynth_zoo.training.augment import augment
 from gansynth_zoo.training.checkpoint import FORMAT_VERSION, list_checkpoints, save_atomic
+from gansynth_zoo.training.distributed import SINGLE, LossModule, Ranks, check_batch, step_seed
 from gansynth_zoo.training.ema import ema_decay_at, update_ema
 from gansynth_zoo.training.progressive import grow
 from gansynth_zoo.training.snapshots import Snapshots
@@ -89,37 +92,52 @@ class Trainer:
         status: called with a one-line status every ``log_every`` steps (the CLI prints it).
         on_step: called after every step with the step number and that step's scalars (the CLI's
             progress bar).
+        ranks: this process's place in a ``torchrun`` process group (default: one process). Only
+            rank 0 writes to ``run_dir``; the logged scalars are means over the ranks.
     """
 
     def __init__(self, settings: TrainerSettings, state: TrainState, data: TrainingData, run_dir: str | Path,
                  device: torch.device, status: Callable[[str], None] | None = None,
                  critic_transform: CriticTransform | None = None,
-                 on_step: Callable[[int, dict[str, float]], None] | None = None):
+                 on_step: Callable[[int, dict[str, float]], None] | None = None, ranks: Ranks = SINGLE):
         self.settings = settings
         self.critic_transform = critic_transform
         self.state = state
         self.data = data
         self.run_dir = Path(run_dir)
         self.device = device
-        self.status = status
-        self.on_step = on_step
+        self.status = status if ranks.main else None
+        self.on_step = on_step if ranks.main else None
+        self.ranks = ranks
+        self.local_batch = check_batch(settings.train.batch_size, ranks)
         self.snapshots = (Snapshots(data, settings.z_dim, settings.conditional, self.run_dir, settings.train.seed + 3)
-                          if settings.train.sample_every else None)
+                          if settings.train.sample_every and ranks.main else None)
         self.z_dim = settings.z_dim
         self.amp = settings.train.amp and device.type == "cuda"
+        # the per-example draws besides latents and batches: a rank's own stream when grouped
+        own = torch.Generator().manual_seed(0) if ranks.grouped else None
+        self.noise_generator = own or state.z_generator      # DiffAugment, gradient-penalty mixing
+        self.dropout_generator = own or state.data_generator  # condition dropout
+        self.d_loss = ranks.wrap(LossModule([state.D], self._critic_losses), device)
+        self.g_loss = ranks.wrap(LossModule([state.G], self._generator_losses), device)
 
     # --- one step ------------------------------------------------------------------------------
 
-    def _latents(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.z_dim, generator=self.state.z_generator).to(self.device)
+    def _latents(self, copies: int = 1) -> torch.Tensor:
+        """``copies`` latent batches of this rank's share, ``(copies * local_batch, z_dim)``: drawn for
+        the whole batch, so they do not depend on the number of ranks."""
+        whole = self.settings.train.batch_size
+        z = torch.randn(copies, whole, self.z_dim, generator=self.state.z_generator)
+        return z[:, self.ranks.rows(whole)].reshape(-1, self.z_dim).to(self.device)
 
     def _batch(self) -> Batch:
         train = self.settings.train
-        b = self.data.sample(train.batch_size, self.state.data_generator, balanced=train.balance_labels)
+        b = self.data.sample(train.batch_size, self.state.data_generator, balanced=train.balance_labels,
+                             rows=self.ranks.rows(train.batch_size))
         if not self.settings.conditional:  # unconditional models get an empty (batch, 0) c
             b = b._replace(c=b.c[:, :0])
         elif train.condition_dropout:
-            b = b._replace(c=self.data.drop_conditions(b.c, train.condition_dropout, self.state.data_generator))
+            b = b._replace(c=self.data.drop_conditions(b.c, train.condition_dropout, self.dropout_generator))
         device = self.device
         return Batch(b.x.to(device, non_blocking=True), b.c.to(device, non_blocking=True),
                      b.labels.to(device, non_blocking=True),
@@ -131,7 +149,7 @@ class Trainer:
     def _transform(self, x: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
         """The discriminator's view of ``x``: the critic transform, then the DiffAugment policies."""
         x = x if self.critic_transform is None else self.critic_transform(x, aux)
-        return augment(x, self.settings.loss.augment, self.state.z_generator)
+        return augment(x, self.settings.loss.augment, self.noise_generator)
 
     def _critic(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scores ``(batch,)`` and, for discriminators with a classifier head, class logits."""
@@ -140,11 +158,21 @@ class Trainer:
         return out.score.float(), None if out.logits is None else out.logits.float()
 
     def d_step(self) -> dict[str, torch.Tensor]:
-        cfg, s = self.settings.loss, self.state
+        s = self.state
         real, c, labels, aux = self._batch()
-        z = self._latents(real.shape[0])
+        z = self._latents()
         with torch.no_grad(), self._autocast():
             fake = s.G(z, c).float()
+        out = self.d_loss(real, aux, fake, c, labels)
+        s.opt_d.zero_grad(set_to_none=True)
+        out["loss/d"].backward()
+        s.opt_d.step()
+        return {k: v.detach() for k, v in out.items()}
+
+    def _critic_losses(self, real: torch.Tensor, aux: torch.Tensor | None, fake: torch.Tensor, c: torch.Tensor,
+                       labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """D's losses on a real and a generated batch; ``loss/d`` is their weighted sum."""
+        cfg = self.settings.loss
         real = self._transform(real, aux)
         fake = self._transform(fake, None).detach()
         logits_real, class_logits = self._critic(real, c)
@@ -157,7 +185,7 @@ class Trainer:
         else:
             out["loss/d_adv"] = losses.d_wasserstein(logits_real, logits_fake)
             out["loss/gp"] = losses.gradient_penalty(lambda x: self._critic(x, c)[0], real, fake,
-                                                     generator=s.z_generator)
+                                                     generator=self.noise_generator)
         total = out["loss/d_adv"] + (cfg.gp_weight * out["loss/gp"] if "loss/gp" in out else 0.0)
         if cfg.drift:
             out["loss/drift"] = losses.drift_penalty(logits_real)
@@ -165,10 +193,7 @@ class Trainer:
         if cfg.ac_weight and class_logits is not None:
             out["loss/ac_real"] = F.cross_entropy(class_logits, labels)
             total = total + cfg.ac_weight * out["loss/ac_real"]
-        s.opt_d.zero_grad(set_to_none=True)
-        total.backward()
-        s.opt_d.step()
-        out["loss/d"] = total.detach()
+        out["loss/d"] = total
         out["score/real"] = logits_real.detach().mean()
         out["score/fake"] = logits_fake.detach().mean()
         return out
@@ -185,11 +210,26 @@ class Trainer:
         return fake_1, self.state.G(z_2, c).float()
 
     def g_step(self) -> dict[str, torch.Tensor]:
-        cfg, s = self.settings.loss, self.state
+        s = self.state
         real, c, labels, _ = self._batch()
+        pairs = self.settings.loss.mode_seeking > 0
+        s.D.requires_grad_(False)  # G's step needs D's input gradients only
+        try:
+            out = self.g_loss(self._latents(2 if pairs else 1), c, real, labels)
+            s.opt_g.zero_grad(set_to_none=True)
+            out["loss/g"].backward()
+        finally:
+            s.D.requires_grad_(True)
+        s.opt_g.step()
+        update_ema(s.G_ema, s.G, ema_decay_at(self.settings.train.ema_decay, s.step))
+        return {k: v.detach() for k, v in out.items()}
+
+    def _generator_losses(self, z: torch.Tensor, c: torch.Tensor, real: torch.Tensor,
+                          labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """G's losses for latents ``z`` (two batches of pairs with mode seeking); ``loss/g`` is their sum."""
+        cfg, s = self.settings.loss, self.state
         n = c.shape[0]
         pairs = cfg.mode_seeking > 0
-        z = self._latents(2 * n if pairs else n)
         c_all = torch.cat([c, c]) if pairs else c
         with self._autocast():
             fake = torch.cat(self._paired_outputs(z[:n], z[n:], c)) if pairs else s.G(z, c).float()
@@ -215,11 +255,7 @@ class Trainer:
         if cfg.ac_weight and class_logits is not None:
             out["loss/ac_fake"] = F.cross_entropy(class_logits, torch.cat([labels, labels]) if pairs else labels)
             total = total + cfg.ac_weight * out["loss/ac_fake"]
-        s.opt_g.zero_grad(set_to_none=True)
-        total.backward()
-        s.opt_g.step()
-        update_ema(s.G_ema, s.G, ema_decay_at(self.settings.train.ema_decay, s.step))
-        out["loss/g"] = total.detach()
+        out["loss/g"] = total
         return out
 
     def _grow(self) -> None:
@@ -238,19 +274,26 @@ class Trainer:
                 group["lr"] = lr * scale
 
     def train_step(self) -> dict[str, float]:
-        """``n_critic`` discriminator updates and one generator update; returns the step's scalars."""
+        """``n_critic`` discriminator updates and one generator update; returns the step's scalars
+        (means over the ranks)."""
         self._grow()
         self._schedule()
+        if self.ranks.grouped:  # this rank's own streams, reseeded from the step (see .distributed)
+            seed = step_seed(self.settings.train.seed, self.state.step, self.ranks.rank)
+            self.noise_generator.manual_seed(seed)
+            torch.manual_seed(seed + 1)
         self.state.G.train()
         self.state.D.train()
-        scalars: dict[str, float] = {}
+        values: dict[str, torch.Tensor] = {}
         for _ in range(self.settings.loss.n_critic):
             for key, value in self.d_step().items():
-                scalars[key] = scalars.get(key, 0.0) + float(value.detach()) / self.settings.loss.n_critic
-        scalars.update({k: float(v.detach()) for k, v in self.g_step().items()})
+                values[key] = values.get(key, 0.0) + value.float() / self.settings.loss.n_critic
+        values.update(self.g_step())
+        means = self.ranks.mean(torch.stack([v.float().reshape(()) for v in values.values()])).tolist()
         self.state.step += 1
+        scalars = dict(zip(values, means))
         bad = {k: v for k, v in scalars.items() if not math.isfinite(v)}
-        if bad:
+        if bad:  # the same on every rank, so they all stop
             latest = list_checkpoints(self.run_dir)
             where = f"the last good checkpoint is {latest[-1]}" if latest else "no checkpoint was written yet"
             raise TrainingDiverged(f"non-finite loss at step {self.state.step}: "
@@ -272,8 +315,8 @@ class Trainer:
         records and snapshots are also written as TensorBoard events (:mod:`.tensorboard`).
         """
         train = self.settings.train
-        board = (TensorBoardLog(self.run_dir / "tensorboard", resumed_at=self.state.step) if train.tensorboard
-                 else None)
+        board = (TensorBoardLog(self.run_dir / "tensorboard", resumed_at=self.state.step)
+                 if train.tensorboard and self.ranks.main else None)
         try:
             self._fit(board)
         finally:
@@ -293,7 +336,7 @@ class Trainer:
             step = self.state.step
             if self.on_step:
                 self.on_step(step, scalars)
-            if step % train.log_every == 0 or step == train.steps:
+            if self.ranks.main and (step % train.log_every == 0 or step == train.steps):
                 now = time.perf_counter()
                 sec_per_step = (now - last_time) / max(step - last_step, 1)
                 record = {"step": step, "sec_per_step": round(sec_per_step, 5),
@@ -316,7 +359,7 @@ class Trainer:
                 folder = self.snapshots.write(self.state.G_ema, step)
                 if board is not None:
                     board.snapshot(folder, step)
-            if step % train.checkpoint_every == 0 or step == train.steps:
+            if self.ranks.main and (step % train.checkpoint_every == 0 or step == train.steps):
                 self.save()
 
     # --- checkpoints ---------------------------------------------------------------------------
@@ -332,6 +375,7 @@ class Trainer:
             "config": self.settings.record,
             "data": self.data.info,
             "label_names": list(self.data.label_names),
+            "world_size": self.ranks.world_size,
             "rng": {"z": s.z_generator.get_state(), "data": s.data_generator.get_state(),
                     "torch": torch.get_rng_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
@@ -353,7 +397,11 @@ class Trainer:
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
         """Loads a checkpoint written by :meth:`save` into the state (models, optimisers, RNGs) and
-        drops the run's metric records of later steps, which the resumed run logs again."""
+        drops the run's metric records of later steps, which the resumed run logs again.
+
+        A checkpoint of a different number of processes resumes with a warning: the batches and
+        latents stay those of the run, but each rank's share, its own random streams and its batch
+        statistics change, so the run is no longer the one it would have been."""
         s = self.state
         s.G.load_state_dict(checkpoint["G"])
         s.D.load_state_dict(checkpoint["D"])
@@ -366,7 +414,13 @@ class Trainer:
         if checkpoint["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
         s.step = int(checkpoint["step"])
-        self._forget_metrics_after(s.step)
+        saved = int(checkpoint.get("world_size", 1))
+        if saved != self.ranks.world_size and self.status:
+            self.status(f"warning: the checkpoint of step {s.step} was trained on {saved} process(es) and resumes "
+                        f"on {self.ranks.world_size}: each rank's share of a batch, its random streams and its "
+                        "batch statistics change, so the resumed run is not exactly the one it would have been")
+        if self.ranks.main:
+            self._forget_metrics_after(s.step)
 
     def _forget_metrics_after(self, step: int) -> None:
         """Drops the ``metrics.jsonl`` records an interrupted run logged after its last checkpoint,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -14,6 +15,7 @@ from audiofeat.exceptions import ConfigError
 from gansynth_zoo.builders import build_critic_transform, build_data, build_state, trainer_settings
 from gansynth_zoo.config import RunConfig
 from gansynth_zoo.training.checkpoint import load_latest_intact
+from gansynth_zoo.training.distributed import SINGLE, Ranks
 from gansynth_zoo.training.loop import Trainer
 
 __all__ = ["new_run_dir", "run_training"]
@@ -31,30 +33,37 @@ def new_run_dir(root: str | Path, config: RunConfig) -> Path:
 
 
 def run_training(config: RunConfig, *, out: str | Path = "runs", device: torch.device | str = "cpu",
-          resume: str | Path | None = None, status: Callable[[str], None] | None = None,
-                 on_step: Callable[[int, dict[str, float]], None] | None = None) -> Path:
+                 resume: str | Path | None = None, status: Callable[[str], None] | None = None,
+                 on_step: Callable[[int, dict[str, float]], None] | None = None, ranks: Ranks = SINGLE) -> Path:
     """Trains a run from scratch in a new numbered folder under ``out``, or resumes ``resume``.
 
-    The resolved config is written to ``config.json`` before the first step. Returns the run folder.
+    The resolved config is written to ``config.json`` before the first step, with the process group
+    it ran in (``distributed``). Under ``torchrun`` every rank calls this with its ``ranks``
+    (:func:`gansynth_zoo.training.distributed.join`); rank 0 alone creates and writes the run folder,
+    whose path it sends to the others. Returns the run folder.
     """
     device = torch.device(device)
     data = build_data(config)
     found = None
     if resume is not None:
         run_dir = Path(resume)
-        found = load_latest_intact(run_dir, warn=status)
+        found = load_latest_intact(run_dir, warn=status if ranks.main else None)
         if found is None:
             raise ConfigError(f"{run_dir} has no readable checkpoint to resume from")
     else:
-        run_dir = new_run_dir(out, config)
+        run_dir = ranks.broadcast(new_run_dir(out, config) if ranks.main else None)
     state = build_state(config, data, device)
     trainer = Trainer(trainer_settings(config), state, data, run_dir, device, status,
-                      critic_transform=build_critic_transform(config, data, device), on_step=on_step)
+                      critic_transform=build_critic_transform(config, data, device), on_step=on_step, ranks=ranks)
     if found is not None:
         checkpoint_path, checkpoint = found
         trainer.restore(checkpoint)  # before config.json is rewritten: a failed resume changes nothing
-        if status:
+        if status and ranks.main:
             status(f"resumed {run_dir} from {checkpoint_path.name} (step {state.step})")
-    (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=2) + "\n")
+    if ranks.main:
+        ran = replace(config.distributed, world_size=ranks.world_size, backend=ranks.backend,
+                      batch_per_rank=trainer.local_batch)
+        (run_dir / "config.json").write_text(json.dumps(config_to_dict(replace(config, distributed=ran)),
+                                                        indent=2) + "\n")
     trainer.fit()
     return run_dir
