@@ -15,7 +15,7 @@ from benchmarks.common import machine_description
 
 #: Benchmark modules in the order their sections appear.
 MODULES = ["bench_spectral", "bench_griffinlim", "bench_mdct", "bench_psychoacoustic", "bench_cache",
-           "bench_synthesis", "bench_export", "bench_training"]
+           "bench_synthesis", "bench_export", "bench_training", "bench_distributed"]
 
 
 def main(argv: list[str] | None = None) -> None:
