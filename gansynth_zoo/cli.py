@@ -29,6 +29,7 @@ from gansynth_zoo.synthesis import model_vocabulary, sample_files
 from gansynth_zoo.tools.curves import plot_runs
 from gansynth_zoo.tools.gallery import write_gallery
 from gansynth_zoo.tools.memory import estimate_step_memory, format_memory_estimate
+from gansynth_zoo.tools.results import write_results
 from gansynth_zoo.tools.study import collect, format_markdown, summarize
 from gansynth_zoo.tools.summary import format_layer_table, layer_table
 from gansynth_zoo.training import distributed
@@ -443,6 +444,26 @@ def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], metrics: tuple[str,
     """
     records = [collect(run_dir) for run_dir in run_dirs]
     click.echo(format_markdown(summarize(records, by, metrics), by, metrics))
+
+
+@main.command("results")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON file to write (docs/results/data/NAME.json for the report).")
+@click.option("--label", "labels", multiple=True,
+              help="Key of each run in the file, in the order of the runs (default: each run's name).")
+def results(run_dirs: tuple[Path, ...], out: Path, labels: tuple[str, ...]) -> None:
+    """Write runs' configs, metric records, training time and critic gap into one JSON file.
+
+    Run folders hold checkpoints and stay out of the repository; the report and the results pages are
+    built from these files (gansynth_zoo/tools/results.py describes the format).
+
+    \b
+    Example:
+      gansynth-zoo results runs/00002-dcgan-mnist-99342cf8 runs/00004-cdcgan-mnist-10k-fbbb8cdf \\
+          --label dcgan --label cdcgan --out docs/results/data/mnist.json
+    """
+    click.echo(f"wrote {write_results(run_dirs, out, labels)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,12 @@ mean over rows from ``g`` per channel, so that the gain shapes the spectrum and 
 with the network. ``level_head = true`` multiplies each output by ``exp(w . z + b)``, a loudness
 that a linear map of the latent sets directly, past the batch norms; ``b`` starts at 0 and ``w`` at a
 random direction of norm ``level_init`` (0: at 0, where the spread ``|w|`` has no gradient direction).
+``level_quantiles`` instead sets each output's level from the latent: ``z[:, 0]`` is mapped through
+the normal CDF to a probability and then through the given quantiles of the real examples' levels
+(an inverse CDF, linear between quantiles), and the output is scaled to exactly that level, where the
+level of ``x`` is ``0.5 log mean |x|^(2 e)`` with ``e = level_exponent`` (3 for cube-root MDCTs: the
+level of the linear signal). The generated levels then follow the real distribution by construction,
+and the critic judges whether a quiet example looks like a real quiet one.
 
 Discriminator: ``c`` appended to the input as constant maps (Mirza and Osindero), then one
 spectrally normalised 4x4 stride-2 conv with LeakyReLU(0.2) per width, flattened into a spectrally
@@ -47,7 +53,7 @@ from gansynth_zoo.nn.layers import (
     check_geometry,
 )
 
-__all__ = ["Discriminator", "Generator"]
+__all__ = ["Discriminator", "Generator", "level", "level_quantiles"]
 
 # The learned output gain's parameter is ``g / GAIN_RATE`` (an equalised learning rate for it alone).
 GAIN_RATE = 16.0
@@ -68,6 +74,9 @@ class Generator(nn.Module):
             frequency row; ``"tilt"``: the same with ``g`` of mean 0 over the rows of each channel.
         level_head: multiply each output by ``exp(w . z + b)``, a per-example gain set by the latent.
         level_init: the norm of ``w`` at initialisation, in a random direction (``b`` starts at 0).
+        level_quantiles: increasing quantiles, at evenly spaced probabilities from 0 to 1, of the real
+            examples' levels (:func:`level_quantiles`); empty: the network sets the level.
+        level_exponent: ``e`` of the level (module docstring).
 
     Shape:
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
@@ -77,12 +86,15 @@ class Generator(nn.Module):
                  channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4),
                  padding: Literal["zeros", "reflect"] = "zeros", output_root: float = 1.0,
                  output_gain: Literal["none", "free", "tilt"] = "none", level_head: bool = False,
-                 level_init: float = 0.0):
+                 level_init: float = 0.0, level_quantiles: Sequence[float] = (), level_exponent: float = 1.0):
         super().__init__()
         check_choice("padding", padding, ("zeros", "reflect"))
         if isinstance(output_gain, bool):  # runs made before "tilt" existed stored true / false
             output_gain = "free" if output_gain else "none"
         check_choice("output_gain", output_gain, ("none", "free", "tilt"))
+        if level_quantiles and (len(level_quantiles) < 2 or level_head):
+            raise ParameterError("level_quantiles needs at least 2 quantiles and excludes level_head (both set the "
+                                 f"level); got {len(level_quantiles)} quantiles, level_head={level_head}")
         if level_init < 0:
             raise ParameterError(f"level_init must be >= 0, got {level_init}")
         if output_root < 1:
@@ -112,6 +124,8 @@ class Generator(nn.Module):
                 with torch.no_grad():
                     w = torch.randn_like(self.level.weight)
                     self.level.weight.copy_(w * (level_init / w.norm()))
+        self.level_exponent = level_exponent
+        self.register_buffer("quantiles", torch.tensor(list(level_quantiles), dtype=torch.float32), persistent=False)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         assert_shape(z, [None, self.z_dim])
@@ -120,10 +134,33 @@ class Generator(nn.Module):
         x = self.body(h.view(-1, self.width, *self.start))
         if self.level is not None:
             x = x * self.level(z).exp()[:, :, None, None]
-        if self.log_gain is None:
-            return x
-        g = self.log_gain - self.log_gain.mean(dim=2, keepdim=True) if self.centre_gain else self.log_gain
-        return x * (g * GAIN_RATE).exp()
+        if self.log_gain is not None:
+            g = self.log_gain - self.log_gain.mean(dim=2, keepdim=True) if self.centre_gain else self.log_gain
+            x = x * (g * GAIN_RATE).exp()
+        if len(self.quantiles):
+            shift = (self._drawn_level(z) - level(x, self.level_exponent)) / self.level_exponent
+            x = x * shift.exp()[:, None, None, None]
+        return x
+
+    def _drawn_level(self, z: torch.Tensor) -> torch.Tensor:
+        """The level that ``z[:, 0]`` picks from the real distribution (inverse CDF of the quantiles)."""
+        position = torch.special.ndtr(z[:, 0].float()) * (len(self.quantiles) - 1)
+        below = position.floor().clamp(0, len(self.quantiles) - 2)
+        low, high = self.quantiles[below.long()], self.quantiles[below.long() + 1]
+        return low + (position - below) * (high - low)
+
+
+def level(x: torch.Tensor, exponent: float = 1.0) -> torch.Tensor:
+    """``0.5 log mean |x|^(2 exponent)`` per example, over every other dimension: the natural log of
+    the RMS of ``sign(x) |x|^exponent`` (with ``exponent = 3``, of the linear MDCT of a cube-root one)."""
+    return 0.5 * torch.log(x.float().abs().pow(2 * exponent).flatten(1).mean(dim=1) + 1e-12)
+
+
+def level_quantiles(x: torch.Tensor, exponent: float = 1.0, n: int = 65, chunk: int = 256) -> list[float]:
+    """The levels (:func:`level`) of the examples ``x`` at ``n`` evenly spaced probabilities from 0 to 1,
+    computed ``chunk`` examples at a time, for ``Generator(level_quantiles=...)``."""
+    levels = torch.cat([level(x[i:i + chunk], exponent) for i in range(0, len(x), chunk)])
+    return torch.quantile(levels.double(), torch.linspace(0, 1, n, dtype=torch.float64)).tolist()
 
 
 class SignedRoot(nn.Module):

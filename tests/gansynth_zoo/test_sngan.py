@@ -11,7 +11,7 @@ from gansynth_zoo import builders
 from gansynth_zoo.builders import trainer_settings
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.dataset import TrainingData
-from gansynth_zoo.models.sngan import Discriminator, Generator, SignedRoot
+from gansynth_zoo.models.sngan import Discriminator, Generator, SignedRoot, level, level_quantiles
 from gansynth_zoo.training.loop import Trainer
 
 
@@ -234,3 +234,39 @@ def test_short_training_follows_the_labels(tmp_path):
     hits = (top[:, 0, :8].mean(dim=(1, 2)) > top[:, 0, 8:].mean(dim=(1, 2))).float().mean() + \
         (bottom[:, 0, 8:].mean(dim=(1, 2)) > bottom[:, 0, :8].mean(dim=(1, 2))).float().mean()
     assert hits / 2 >= 0.9
+
+
+def test_level_quantiles_give_each_output_the_real_level_its_latent_picks():
+    """The first latent picks a level from the real distribution through the normal CDF and the
+    quantiles, and the output has that level exactly (of the linear signal, exponent 3)."""
+    torch.manual_seed(0)
+    real = torch.randn(200, 2, 16, 16) * torch.logspace(-1, 0, 200)[:, None, None, None]
+    quantiles = level_quantiles(real, 3.0, 17)
+    assert quantiles == sorted(quantiles) and quantiles[0] == pytest.approx(level(real, 3.0).min().item())
+    G = Generator(z_dim=4, shape=(2, 16, 16), channels=(4, 4, 4), start=(4, 4), level_quantiles=quantiles,
+                  level_exponent=3.0).eval()
+    z = torch.randn(400, 4)
+    out = level(G(z, torch.zeros(400, 0)), 3.0)
+    assert torch.allclose(out, G._drawn_level(z), atol=1e-4)
+    median = G._drawn_level(torch.zeros(1, 4)).item()  # z = 0: probability 1/2, the middle quantile
+    assert median == pytest.approx(quantiles[8], abs=1e-6)
+    assert out.std().item() == pytest.approx(level(real, 3.0).std().item(), rel=0.15)
+    with pytest.raises(ValueError, match="excludes level_head"):
+        Generator(level_quantiles=quantiles, level_head=True)
+
+
+def test_level_quantiles_from_the_data_are_filled_in_by_the_builder():
+    from gansynth_zoo import builders
+    from gansynth_zoo.config import load_config
+    from gansynth_zoo.data.dataset import TrainingData
+
+    x = torch.randn(8, 2, 16, 16) * torch.linspace(0.1, 1, 8)[:, None, None, None]
+    data = TrainingData(x, torch.zeros(8, dtype=torch.long), torch.zeros(8, 0), ("music",))
+    config = load_config(None, ['model.name="sngan"', "model.conditional=false", "model.generator.channels=[4, 4, 4]",
+                                "model.generator.start=[4, 4]", "model.discriminator.channels=[4, 4]",
+                                'model.generator.level_quantiles="data"', "model.generator.level_exponent=3.0"])
+    G, _, info = builders.build_models(config, (2, 16, 16), 0, 1, data)
+    assert info["generator"]["level_quantiles"] == pytest.approx(level_quantiles(x, 3.0, builders.LEVEL_POINTS))
+    assert torch.allclose(G.quantiles, torch.tensor(info["generator"]["level_quantiles"]))
+    _, _, placeholder = builders.build_models(config, (2, 16, 16), 0)  # no data: a placeholder of that size
+    assert len(placeholder["generator"]["level_quantiles"]) == builders.LEVEL_POINTS
