@@ -33,7 +33,7 @@ STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 BIN = "$$VENV/bin"
 
-.PHONY: venv test test-slow test-browser test-gpu lint bench demo features data-embedded data-oneshots oneshots-manifest data-music data-piano data-mnist \
+.PHONY: venv test test-slow test-browser test-gpu test-report report lint bench demo features data-embedded data-oneshots oneshots-manifest data-music data-piano data-mnist \
 	train-mnist train-cgan train-cgan-genre music-small-manifest \
 	train-mp3net train-mp3net-music study-diversity clean-venv
 
@@ -63,6 +63,26 @@ test-browser: $(STAMP)
 			echo "test-browser: could not install chromium; the browser test will be skipped"; \
 	fi
 	set -f; $(BIN)/python -m pytest -m browser $$PYTEST_ARGS
+
+# The paper (issue 24): tables, figures and quoted numbers from docs/results/data and docs/benchmarks.md
+# (report/build.py), then LaTeX. TeX Live and poppler are installed with apt-get as root where missing.
+TEX_PACKAGES = texlive-latex-recommended texlive-fonts-recommended latexmk poppler-utils
+report: $(STAMP)
+	@if ! command -v latexmk >/dev/null || ! command -v pdfinfo >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "report: installing $(TEX_PACKAGES) with apt-get"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEX_PACKAGES) >/dev/null || \
+				{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+					--no-install-recommends $(TEX_PACKAGES) >/dev/null; }; \
+		else echo "report: needs latexmk and pdfinfo ($(TEX_PACKAGES)); install them as root" >&2; exit 1; fi; \
+	fi
+	$(BIN)/python report/build.py --out report/generated
+	cd report && latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet report.tex >/dev/null
+	@echo "wrote report/report.pdf ($$(pdfinfo report/report.pdf | sed -n 's/^Pages: *//p') pages)"
+
+# The built paper's checks: at most 8 pages, none blank, nothing older than its results.
+test-report: report
+	set -f; $(BIN)/python -m pytest -m report $$PYTEST_ARGS
 
 test-gpu: $(STAMP)
 	set -f; REQUIRE_GPU=1 $(BIN)/python -m pytest -m "gpu or not gpu" -k "cuda or gpu" $$PYTEST_ARGS

@@ -6,7 +6,10 @@
 Each row shows the first ``n`` real examples of the category (left) and ``n`` clips the
 run's EMA generator makes for it (right; latents seeded with ``--seed``), low frequencies at the
 bottom. With ``--genre NAME`` (a run trained with genres) both sides are of that genre: the real
-examples of the category in it, and clips requested for the category in it.
+examples of the category in it, and clips requested for the category in it. ``--arrays FILE.npz``
+also (or instead) keeps the magnitudes themselves, a results file for the report: ``categories``,
+``real`` and ``generated`` (categories x n x freq x frames, float16; real rows short of ``n``
+examples are padded with -1).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
 import torch
 
 from audiofeat.config import config_from_dict
@@ -31,8 +35,12 @@ from gansynth_zoo.tools.images import image_grid, write_png
 @click.option("--n", default=4, show_default=True, help="real and generated examples per category")
 @click.option("--genre", default=None, help="a genre of a run trained with genres, e.g. electronic")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def main(run_dir: Path, categories: tuple[str, ...], n: int, genre: str | None, seed: int, out: Path) -> None:
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="the grid as PNG")
+@click.option("--arrays", type=click.Path(dir_okay=False, path_type=Path), help="the magnitudes as .npz")
+def main(run_dir: Path, categories: tuple[str, ...], n: int, genre: str | None, seed: int, out: Path | None,
+         arrays: Path | None) -> None:
+    if out is None and arrays is None:
+        raise click.UsageError("give --out, --arrays or both")
     config = config_from_dict(RunConfig, json.loads((run_dir / "config.json").read_text()), source=str(run_dir))
     data = builders.build_data(config)
     unknown = [c for c in categories if c not in data.label_names]
@@ -56,8 +64,14 @@ def main(run_dir: Path, categories: tuple[str, ...], n: int, genre: str | None, 
         with torch.no_grad():
             fake = generate(G, table, torch.full((n,), label), export["z_dim"], seed=seed)
         tiles += [real[:, magnitude], fake[:, magnitude]]
-    grid = image_grid(torch.cat(tiles).flip(2), nrow=2 * n)  # flip: low frequencies at the bottom
-    click.echo(write_png(grid, out))
+    if arrays is not None:
+        pairs = torch.stack(tiles).reshape(len(categories), 2, n, *tiles[0].shape[1:])[:, :, :, 0]
+        np.savez_compressed(arrays, categories=np.array(categories), real=pairs[:, 0].numpy().astype(np.float16),
+                            generated=pairs[:, 1].numpy().astype(np.float16))
+        click.echo(arrays)
+    if out is not None:
+        grid = image_grid(torch.cat(tiles).flip(2), nrow=2 * n)  # flip: low frequencies at the bottom
+        click.echo(write_png(grid, out))
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def write_results(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     records = [run_record(run) for run in run_dirs]
     keys = list(labels) or [r["name"] for r in records]
     if len(set(keys)) != len(keys):
-        raise ParameterError(f"two runs share a label ({', '.join(sorted(k for k in keys if keys.count(k) > 1))}); "
+        raise ParameterError(f"two runs share a label ({', '.join(sorted({k for k in keys if keys.count(k) > 1}))}); "
                              "give each run its own --label")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

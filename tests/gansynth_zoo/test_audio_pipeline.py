@@ -307,8 +307,11 @@ def test_train_sample_rtf_evaluate(cache, tmp_path, report_script):
     assert np.array_equal(joined[-128:], data) and not joined[128:288].any()
     grid = runner.invoke(report_script("real_vs_generated").main,
                          [str(run_dir), "--category", "drums/kick", "--category", "bass/sub",
-                          "--n", "2", "--out", str(tmp_path / "grid.png")])
+                          "--n", "2", "--out", str(tmp_path / "grid.png"), "--arrays", str(tmp_path / "grid.npz")])
     assert grid.exit_code == 0, grid.output
+    arrays = np.load(tmp_path / "grid.npz")
+    assert list(arrays["categories"]) == ["drums/kick", "bass/sub"]
+    assert arrays["real"].shape == arrays["generated"].shape == (2, 2, 16, 16)
     png = (tmp_path / "grid.png").read_bytes()
     width, height = struct.unpack(">II", png[16:24])  # IHDR: 2 rows of 2 real + 2 generated tiles
     assert (width, height) == (4 * (16 + 2) + 2, 2 * (16 + 2) + 2)  # 16 x 16 tiles, 2-pixel padding
