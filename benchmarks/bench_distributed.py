@@ -62,6 +62,7 @@ def _rank(rank: int, name: str, n_labels: int, steps: int, repeats: int, folder:
             start = time.perf_counter()
             dist.all_reduce(grads)
             reduce.append(time.perf_counter() - start)
+        dist.barrier()  # gloo aborts a process that leaves while its peer is still exchanging
     finally:
         dist.destroy_process_group()
     if rank == 0:

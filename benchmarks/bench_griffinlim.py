@@ -5,7 +5,8 @@ on the magnitude of a 4-s clip; its spectral convergence ``|| |S| - |STFT(y)| ||
 is the target. audiofeat's ``griffinlim`` runs the same algorithm (same iterates from the same
 start, see tests/audiofeat/test_phase.py) from a random start and from a PGHI start, and the
 fewest iterations that reach each target are found by search (exponential, then bisection, each
-candidate run from scratch with the same seed), then timed. Everything is float32 on the CPU, in
+candidate run from scratch with the same seed), then timed. torchaudio's ``GriffinLim`` (the same
+algorithm, momentum 0.99, random start) is searched and timed the same way. Everything is float32 on the CPU, in
 one process, on the same magnitude, with one torch thread (librosa is single-threaded too; see the
 notes for why two OpenMP threads are not used on this shared machine).
 
@@ -22,6 +23,7 @@ from collections.abc import Callable
 import librosa
 import numpy as np
 import torch
+import torchaudio
 
 from audiofeat.datasets.synthetic import synthesize
 from audiofeat.functional import griffinlim, magnitude, pghi_phase, spectral_convergence, stft
@@ -94,7 +96,7 @@ def _convergence_section() -> Section:
               "(4 s, 16 kHz, float32, CPU, 1 thread)",
         header=["signal", "n_fft / hop", "librosa iterations", "target SC", "librosa (s)",
                 "ours, random start: iterations", "s", "speed-up",
-                "ours, PGHI start: iterations", "s", "speed-up"])
+                "ours, PGHI start: iterations", "s", "speed-up", "torchaudio: iterations", "s"])
     signals = {"chord + noise": chord_with_noise(), "drum loop": drum_loop()}
     verdicts = []
     per_iteration: list[tuple[float, float]] = []
@@ -107,6 +109,12 @@ def _convergence_section() -> Section:
             def ours(init: str, n_iter: int) -> torch.Tensor:
                 return griffinlim(mag, **kw, n_iter=n_iter, init=init, length=LENGTH,
                                   generator=torch.Generator().manual_seed(0))
+
+            def theirs(n_iter: int) -> torch.Tensor:
+                torch.manual_seed(0)  # torchaudio draws its random start from the global generator
+                transform = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=hop, power=1.0,
+                                                             n_iter=max(n_iter, 1), length=LENGTH)
+                return transform(mag)
 
             for n_lib in (32, 100):
                 def lib() -> np.ndarray:
@@ -127,6 +135,8 @@ def _convergence_section() -> Section:
                         verdicts.append((name, n_fft, t_lib / t))
                     if init == "random" and n_lib == 100 and n > 0:
                         per_iteration.append((t_lib / n_lib, t / n))
+                n = _iterations_to_reach(target, lambda k: spectral_convergence(mag, theirs(k), **kw).item())
+                row += [f"> {MAX_ITER}", "-"] if n is None else [str(n), f"{_best_time(lambda n=n: theirs(n)):.3f}"]
                 section.rows.append(row)
     met = [v for v in verdicts if v[2] >= 3.0]
     section.notes.append(

@@ -151,6 +151,10 @@ def dsp(b: Builder) -> None:
         speed = [float(r[column].rstrip("x")) for r in gl]
         b.macro(name, f"{min(speed):.1f}--{max(speed):.1f}")
     b.macro("stftSpeedup", stft["audiofeat `log_spectrogram`"][6].rstrip("x"))
+    synthesis = {r[1]: float(r[2]) for r in _section(t, "Synthesis real-time factor") if r[0] == "1"}
+    for iters, name in ((32, "taGlRatioShort"), (100, "taGlRatioLong")):
+        ours = synthesis[f"audiofeat `griffinlim`, PGHI start, {iters} it."]
+        b.macro(name, f"{synthesis[f'torchaudio `GriffinLim`, random start, {iters} it.'] / ours:.2f}")
     b.macro("mdctSpeedup", mdct[7].rstrip("x"))
     b.table("dsp", ["operation", "ours", "time", "peer", "speed-up"], rows, "lllll")
     gl_rows = [[tex(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[8], r[9]] for r in gl]
