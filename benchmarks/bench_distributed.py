@@ -29,7 +29,7 @@ from benchmarks.bench_training import SETTINGS, _config, _stand_in
 from benchmarks.common import Section, torch_threads
 from gansynth_zoo import builders
 from gansynth_zoo.builders import trainer_settings
-from gansynth_zoo.training.distributed import SINGLE, Ranks
+from gansynth_zoo.training.distributed import SINGLE, Ranks, leave
 from gansynth_zoo.training.loop import Trainer
 
 
@@ -64,7 +64,7 @@ def _rank(rank: int, name: str, n_labels: int, steps: int, repeats: int, folder:
             reduce.append(time.perf_counter() - start)
         dist.barrier()  # gloo aborts a process that leaves while its peer is still exchanging
     finally:
-        dist.destroy_process_group()
+        leave()
     if rank == 0:
         Path(folder, "result.json").write_text(json.dumps({"seconds": seconds, "reduce": reduce,
                                                            "parameters": grads.numel()}))

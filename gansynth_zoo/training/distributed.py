@@ -23,6 +23,7 @@ docs/distributed.md has the commands and measured figures.
 """
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -131,8 +132,13 @@ def join(device: torch.device, timeout_s: float) -> tuple[Ranks, torch.device]:
 
 
 def leave() -> None:
-    """Leaves the process group, if this process joined one."""
+    """Leaves the process group, if this process joined one.
+
+    A finished trainer and its DDP modules form a reference cycle (each loss module holds a bound
+    method of the trainer); they are collected first, so that no DDP reducer outlives the group it
+    talks through (gloo then aborts the process at exit)."""
     if dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 

@@ -20,7 +20,7 @@ from gansynth_zoo.builders import trainer_settings
 from gansynth_zoo.config import load_config
 from gansynth_zoo.data.dataset import TrainingData
 from gansynth_zoo.training.checkpoint import latest_checkpoint, load_checkpoint
-from gansynth_zoo.training.distributed import Ranks, step_seed
+from gansynth_zoo.training.distributed import Ranks, leave, step_seed
 from gansynth_zoo.training.loop import Trainer
 from tests.gansynth_zoo.test_mp3net import SHRINK_CPU, _feature_config, _music
 from tests.gansynth_zoo.test_training import TINY, TINY_CGAN
@@ -216,9 +216,10 @@ def _worker(rank: int, world_size: int, rendezvous: str, out: str) -> None:
             report[name] = {"same_weights": all(torch.equal(w, weights) for w in everyone),
                             "different_latents": not torch.equal(drawn[0], drawn[1]),
                             "finite": bool(torch.isfinite(weights).all())}
+        del trainer
         dist.barrier()
     finally:
-        dist.destroy_process_group()
+        leave()
     if rank == 0:
         (Path(out) / "report.json").write_text(json.dumps(report))
 
