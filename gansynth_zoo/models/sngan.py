@@ -82,6 +82,8 @@ class Generator(nn.Module):
         ``z`` ``(batch, z_dim)``, ``c`` ``(batch, c_dim)`` -> ``(batch, *shape)``.
     """
 
+    quantiles: torch.Tensor  # a buffer: the real levels' quantiles (empty: none)
+
     def __init__(self, *, z_dim: int = 128, c_dim: int = 0, shape: Sequence[int] = (1, 64, 64),
                  channels: Sequence[int] = (256, 128, 64, 32, 16), start: Sequence[int] = (4, 4),
                  padding: Literal["zeros", "reflect"] = "zeros", output_root: float = 1.0,
