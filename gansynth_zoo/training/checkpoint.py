@@ -75,7 +75,7 @@ def load_latest_intact(run_dir: str | os.PathLike, warn: Callable[[str], None] |
     """
     run_dir = Path(run_dir)
     for stale in run_dir.glob(".*.pt.*.tmp"):
-        stale.unlink()
+        stale.unlink(missing_ok=True)  # every rank of a distributed resume cleans up
     for path in reversed(list_checkpoints(run_dir)):
         try:
             return path, load_checkpoint(path)
