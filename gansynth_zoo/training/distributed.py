@@ -104,10 +104,11 @@ class Ranks:
 SINGLE = Ranks()
 
 
-def step_seed(seed: int, step: int, rank: int) -> int:
-    """The seed of a rank's own random streams at ``step``: distinct for every ``(seed, step, rank)``
-    below 2**20 ranks, and a function of the step alone, so a resumed run reseeds them as it did."""
-    return ((seed * 1_000_003 + step) << 20) + rank
+def step_seed(seed: int, step: int, rank: int, stream: int = 0) -> int:
+    """The seed of one of a rank's own random streams (``stream`` 0 or 1) at ``step``: distinct for
+    every ``(seed, step, rank, stream)`` below 2**20 ranks, and a function of the step alone, so a
+    resumed run reseeds them as it did."""
+    return ((((seed * 1_000_003 + step) << 20) + rank) << 1) + stream
 
 
 def join(device: torch.device, timeout_s: float) -> tuple[Ranks, torch.device]:

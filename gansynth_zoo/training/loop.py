@@ -279,9 +279,9 @@ class Trainer:
         self._grow()
         self._schedule()
         if self.ranks.grouped:  # this rank's own streams, reseeded from the step (see .distributed)
-            seed = step_seed(self.settings.train.seed, self.state.step, self.ranks.rank)
-            self.noise_generator.manual_seed(seed)
-            torch.manual_seed(seed + 1)
+            seed, step, rank = self.settings.train.seed, self.state.step, self.ranks.rank
+            self.noise_generator.manual_seed(step_seed(seed, step, rank, 0))
+            torch.manual_seed(step_seed(seed, step, rank, 1))  # seed + 1 would be the next rank's stream 0
         self.state.G.train()
         self.state.D.train()
         values: dict[str, torch.Tensor] = {}

@@ -236,9 +236,10 @@ def test_every_training_feature_runs_on_two_ranks(tmp_path):
         assert (tmp_path / name / "metrics.jsonl").is_file() and (tmp_path / name / "generator.pt").is_file()
 
 
-def test_step_seeds_differ_for_every_rank_and_step():
-    seeds = {step_seed(seed, step, rank) for seed in range(3) for step in range(50) for rank in range(8)}
-    assert len(seeds) == 3 * 50 * 8
+def test_step_seeds_differ_for_every_rank_step_and_stream():
+    seeds = {step_seed(seed, step, rank, stream) for seed in range(3) for step in range(50) for rank in range(8)
+             for stream in (0, 1)}
+    assert len(seeds) == 3 * 50 * 8 * 2
 
 
 def test_batch_must_split_evenly_over_the_ranks(tmp_path):
