@@ -26,7 +26,7 @@ from typing import Any
 from audiofeat._files import atomic_path
 from audiofeat.exceptions import ParameterError
 
-__all__ = ["run_record", "write_results"]
+__all__ = ["read_run", "run_record", "write_results"]
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -46,8 +46,8 @@ def _training(records: list[dict[str, Any]]) -> dict[str, Any]:
             "sec_per_step": [[r["step"], r["sec_per_step"]] for r in records]}
 
 
-def run_record(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """One run folder as a record (module docstring).
+def read_run(run_dir: str | os.PathLike) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """A run folder's resolved config and every record of each ``metric-<kind>.jsonl``, by kind.
 
     Raises:
         ParameterError: the folder has no ``config.json`` (not a run folder).
@@ -55,13 +55,24 @@ def run_record(run_dir: str | os.PathLike) -> dict[str, Any]:
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
         raise ParameterError(f"{run_dir}: not a run folder (no config.json)")
-    config = json.loads((run_dir / "config.json").read_text())
+    metrics = {p.stem.removeprefix("metric-"): _records(p) for p in sorted(run_dir.glob("metric-*.jsonl"))}
+    return json.loads((run_dir / "config.json").read_text()), metrics
+
+
+def run_record(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """One run folder as a record (module docstring).
+
+    Raises:
+        ParameterError: the folder has no ``config.json`` (not a run folder).
+    """
+    run_dir = Path(run_dir)
+    config, metrics = read_run(run_dir)
     log = _records(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").is_file() else []
     return {
         "name": config.get("name", run_dir.name),
         "run": str(run_dir),
         "config": config,
-        "metrics": {p.stem.removeprefix("metric-"): _records(p) for p in sorted(run_dir.glob("metric-*.jsonl"))},
+        "metrics": metrics,
         "training": _training(log) if log else None,
         "critic": [[r["step"], r["score/real"] - r["score/fake"]] for r in log if "score/real" in r],
     }

@@ -8,15 +8,14 @@ record, :func:`summarize` groups the records and :func:`format_markdown` writes 
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import statistics
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from audiofeat.exceptions import ParameterError
+from gansynth_zoo.tools.results import read_run
 
 __all__ = ["GroupSummary", "collect", "format_markdown", "summarize"]
 
@@ -34,18 +33,14 @@ def collect(run_dir: str | os.PathLike) -> dict[str, Any]:
     ``<metric name>.<field>`` from the last line of each ``metric-<metric name>.jsonl``.
 
     Raises:
-        FileNotFoundError: the folder has no ``config.json`` (not a run folder).
+        ParameterError: the folder has no ``config.json`` (not a run folder).
     """
-    run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
-    if not config_path.exists():
-        raise ParameterError(f"{run_dir}: not a run folder (no config.json)")
+    config, metrics = read_run(run_dir)
     record: dict[str, Any] = {"run": str(run_dir)}
-    _flatten("config", json.loads(config_path.read_text()), record)
-    for path in sorted(run_dir.glob("metric-*.jsonl")):
-        lines = [line for line in path.read_text().splitlines() if line.strip()]
-        if lines:
-            _flatten(path.stem.removeprefix("metric-"), json.loads(lines[-1]), record)
+    _flatten("config", config, record)
+    for kind, records in metrics.items():
+        if records:
+            _flatten(kind, records[-1], record)
     return record
 
 
