@@ -252,7 +252,6 @@ def cgan(b: Builder) -> None:
     b.macro("cganGenreAccReal", f"{100 * m['genre_accuracy_real']:.1f}")
     b.macro("cganFD", f"{m['frechet_distance']:.1f}")
     b.macro("cganFDFloor", f"{m['frechet_distance_real_floor']:.2f}")
-    b.macro("cganSubclasses", str(len(per)))
     b.macro("cganHeldOutKits", str(len(m["held_out_kits"])))
     b.macro("cganClassifierAcc", f"{100 * m['classifier_held_out_accuracy']:.1f}")
     b.macro("cganMinutes", f"{run['training']['wall_seconds'] / 60:.0f}")
@@ -261,7 +260,6 @@ def cgan(b: Builder) -> None:
     rtf = {r["batch"]: r for r in run["metrics"]["rtf"]}
     b.macro("cganRtf", f"{rtf[1]['rtf_total']:.3f}")
     b.macro("cganRtfGenerator", f"{rtf[1]['rtf_generator']:.4f}")
-    b.macro("cganRtfInversion", f"{rtf[1]['rtf_inversion']:.3f}")
     b.macro("cganGLIters", str(rtf[1]["griffinlim_iters"]))
     pairs = b.load("cgan-spectrograms.npz")
     names = list(pairs["categories"])
@@ -419,7 +417,6 @@ def ablation(b: Builder) -> None:
                      f"{statistics.fmean(lvl):.2f} $\\pm$ {statistics.stdev(lvl):.2f}",
                      f"{statistics.fmean(fd):.0f} $\\pm$ {statistics.stdev(fd):.0f}",
                      " / ".join(f"{x:.0f}" for x in fd)])
-        b.macro(f"abl{arm.capitalize()}FD", f"{statistics.fmean(fd):.0f}")
     b.table("ablation", ["noise", "tonality ratio", "level spread", "FD", "FD seeds 0/1"], rows, "lllll")
     b.macro("ablSteps", str(runs["masking-seed0"]["training"]["steps"]))
 
