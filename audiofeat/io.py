@@ -24,7 +24,9 @@ import contextlib
 import errno
 import math
 import os
+import signal
 import stat
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +85,8 @@ def read_audio(source: str | os.PathLike | BinaryIO, *, name: str | None = None)
         if problem:
             raise AudioFileError(label, problem)
     try:
-        data, sample_rate = sf.read(source, dtype="float32", always_2d=True)
+        with _interrupts_held(source):
+            data, sample_rate = sf.read(source, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
         detail = getattr(error, "error_string", None) or str(error)  # libsndfile's words, without its file object
         raise AudioFileError(label, f"unreadable or not audio ({detail})") from None
@@ -97,6 +100,30 @@ def read_audio(source: str | os.PathLike | BinaryIO, *, name: str | None = None)
         bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
         raise AudioFileError(label, f"non-finite audio: {bad} NaN/Inf sample(s)")
     return torch.from_numpy(np.ascontiguousarray(data.T)), int(sample_rate)
+
+
+@contextlib.contextmanager
+def _interrupts_held(source: object):
+    """Holds Ctrl-C (SIGINT) back while soundfile reads a file object, and raises it afterwards.
+
+    soundfile reads a file object through Python callbacks that libsndfile calls. A
+    KeyboardInterrupt raised inside one is printed and swallowed by cffi, the callback returns
+    nothing, and libsndfile reports a good file as "unimplemented format": the interrupt is lost and
+    the file would be recorded as unreadable. Paths are read by libsndfile itself and need no help.
+    Python runs signal handlers in the main thread only, so only there is anything to hold back.
+    """
+    if isinstance(source, (str, os.PathLike)) or threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is None:  # None: a handler set outside Python, left alone
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            signal.raise_signal(signal.SIGINT)  # now handled as the previous handler says
 
 
 @dataclass(frozen=True)

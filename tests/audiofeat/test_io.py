@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -222,6 +223,35 @@ def test_truncated_wav_is_reported(tmp_path):
     with pytest.raises(AudioFileError, match="truncated"):
         read_audio(io.BytesIO(whole[:len(whole) // 2]), name="member.wav")
     assert read_audio(io.BytesIO(whole))[0].shape == (1, 8000)  # a complete file passes
+
+
+class _InterruptedRead(io.BytesIO):
+    """A file whose first read is where Ctrl-C lands."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.interrupted = False
+
+    def readinto(self, buffer):  # how soundfile's callback reads
+        if not self.interrupted:
+            self.interrupted = True
+            signal.raise_signal(signal.SIGINT)
+        return super().readinto(buffer)
+
+
+def test_ctrl_c_during_a_read_interrupts_instead_of_failing_the_file(tmp_path):
+    # soundfile reads file objects through callbacks, in which cffi would swallow the KeyboardInterrupt
+    # and libsndfile would report the good file as "unimplemented format" (a build once went on and
+    # recorded it as unreadable); the interrupt must come out of the read as an interrupt
+    sf.write(tmp_path / "a.wav", _tone(440, 16000, 0.1), 16000, subtype="PCM_16")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            read_audio(_InterruptedRead((tmp_path / "a.wav").read_bytes()), name="a.wav")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+        assert read_audio(io.BytesIO((tmp_path / "a.wav").read_bytes()))[0].shape == (1, 1600)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_entries_named_like_audio_that_are_not_files_are_reported(tmp_path):
