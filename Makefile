@@ -148,12 +148,15 @@ features: $(STAMP)
 	set -f; $(BIN)/audiofeat extract "$$INPUT" "$$OUTPUT" --config "pipelines/features/$$FEATURES.toml" \
 		--workers "$$WORKERS" $$SET
 
-# Train, sample every category (and, for a model with genres, every category in each genre under
-# samples/<genre>/), time and evaluate a run (audio runs end with the per-subclass table), and write its
-# listening page (gallery/index.html):
-# $(call run-gan,CONFIG[,EVALUATE OPTIONS])
+# Train; given a SELECT metric, score every checkpoint kept and ship the best one as generator.pt
+# (gansynth-zoo select); sample every category (and, for a model with genres, every category in each
+# genre under samples/<genre>/), time and evaluate a run (audio runs end with the per-subclass table),
+# and write its listening page (gallery/index.html):
+# $(call run-gan,CONFIG[,EVALUATE OPTIONS[,SELECT METRIC]])
 define run-gan
 	@set -ef; $(call train-run,pipelines/configs/$(1).toml,$(1)); \
+	$(if $(3),$(BIN)/gansynth-zoo evaluate "$$run" --device "$$DEVICE" --checkpoints; \
+	$(BIN)/gansynth-zoo select "$$run" --by $(3);) \
 	$(BIN)/gansynth-zoo sample "$$run" --n 4 --out "$$run/samples" --device "$$DEVICE"; \
 	vocabulary=$$($(BIN)/gansynth-zoo sample "$$run" --list); \
 	subclasses=$$(echo "$$vocabulary" | sed -n 's|^class: \(.*/.*\)|--class \1|p'); \
@@ -185,11 +188,12 @@ train-cgan-genre: oneshots-manifest
 	$(call run-gan,cgan-oneshots-genre)
 
 # MP3net at CPU scale (issue 17): pipelines/configs/mp3net-cpu.toml on the rendered solo piano of
-# `make data-piano` (1.49 s windows every 8.9 s, about 4,300), evaluated at every checkpoint kept.
+# `make data-piano` (1.49 s windows every 8.9 s, about 4,300), evaluated at every checkpoint kept; the
+# checkpoint with the lowest Fréchet distance to the real windows is shipped (its FD drifts up late).
 train-mp3net: data-piano
 	$(MAKE) --no-print-directory features INPUT="$$DATA/piano/manifest.csv" \
 		OUTPUT="$$DATA/features/piano.h5" FEATURES=piano SET=
-	$(call run-gan,mp3net-cpu,--checkpoints)
+	$(call run-gan,mp3net-cpu,,mdct.fd)
 
 # The same model on the soundtrack corpus (issue 9), every 8th track of `make data-music` (29 of 230
 # tracks, about 2 hours of audio) cut into 1.49 s windows every 5.9 s.
@@ -203,7 +207,7 @@ music-small-manifest: $(STAMP)
 train-mp3net-music: music-small-manifest
 	$(MAKE) --no-print-directory features INPUT="$$DATA/music/manifest-small.csv" \
 		OUTPUT="$$DATA/features/music-small.h5" FEATURES=music-small SET=
-	$(call run-gan,mp3net-cpu-music,--checkpoints)
+	$(call run-gan,mp3net-cpu-music,,mdct.fd)
 
 # The diversity study (issues 8 and 18): seeds 0-2 at mode-seeking weight 0, at the tuned weight
 # (MS_MNIST, MS_AUDIO; docs/results.md says how each was chosen) and at MSGAN's 1, on the convolutional

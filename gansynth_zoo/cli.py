@@ -30,6 +30,7 @@ from gansynth_zoo.tools.curves import plot_runs
 from gansynth_zoo.tools.gallery import write_gallery
 from gansynth_zoo.tools.memory import estimate_step_memory, format_memory_estimate
 from gansynth_zoo.tools.results import write_results
+from gansynth_zoo.tools.selection import select_checkpoint
 from gansynth_zoo.tools.study import collect, format_markdown, summarize
 from gansynth_zoo.tools.summary import format_layer_table, layer_table
 from gansynth_zoo.training import distributed
@@ -393,6 +394,29 @@ def play(pattern: Path, model_path: Path, out: Path, seed: int, n_iter: int, liv
                + (f" (scaled from a peak of {peak:.2f})" if peak > 0.99 else ""))
 
 
+@main.command("select")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--by", "metric", required=True, metavar="METRIC.FIELD",
+              help="Recorded score of each checkpoint, e.g. mdct.fd (lowest wins).")
+@click.option("--highest", is_flag=True, help="The highest value wins (a score where more is better).")
+def select(run_dir: Path, metric: str, highest: bool) -> None:
+    """Ship the run's best checkpoint: write its EMA generator as generator.pt.
+
+    The checkpoints must have been scored first (evaluate --checkpoints). The choice and every
+    candidate go to selection.json; the generator the training ended with stays in the newest
+    checkpoint.
+
+    \b
+    Example:
+      gansynth-zoo evaluate runs/00006-mp3net-cpu-f0c9c572 --checkpoints
+      gansynth-zoo select runs/00006-mp3net-cpu-f0c9c572 --by mdct.fd
+    """
+    chosen = select_checkpoint(run_dir, metric, highest=highest)
+    click.echo(f"{run_dir / 'generator.pt'}: step {chosen['step']} ({chosen['checkpoint']}), "
+               f"{metric} {chosen['value']:.4g}, the {'highest' if highest else 'lowest'} of "
+               f"{len(chosen['candidates'])} checkpoints")
+
+
 @main.command("plot")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -452,7 +476,9 @@ def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], metrics: tuple[str,
               help="JSON file to write (docs/results/data/NAME.json for the report).")
 @click.option("--label", "labels", multiple=True,
               help="Key of each run in the file, in the order of the runs (default: each run's name).")
-def results(run_dirs: tuple[Path, ...], out: Path, labels: tuple[str, ...]) -> None:
+@click.option("--update", is_flag=True,
+              help="Keep the runs already in --out whose labels are not given again (add runs to a study).")
+def results(run_dirs: tuple[Path, ...], out: Path, labels: tuple[str, ...], update: bool) -> None:
     """Write runs' configs, metric records, training time and critic gap into one JSON file.
 
     Run folders hold checkpoints and stay out of the repository; the report and the results pages are
@@ -463,7 +489,7 @@ def results(run_dirs: tuple[Path, ...], out: Path, labels: tuple[str, ...]) -> N
       gansynth-zoo results runs/00002-dcgan-mnist-99342cf8 runs/00004-cdcgan-mnist-10k-fbbb8cdf \\
           --label dcgan --label cdcgan --out docs/results/data/mnist.json
     """
-    click.echo(f"wrote {write_results(run_dirs, out, labels)}")
+    click.echo(f"wrote {write_results(run_dirs, out, labels, update=update)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -79,13 +79,16 @@ def run_record(run_dir: str | os.PathLike) -> dict[str, Any]:
 
 
 def write_results(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
-                  labels: Sequence[str] = ()) -> Path:
+                  labels: Sequence[str] = (), *, update: bool = False) -> Path:
     """Writes ``{"runs": {label: record}}`` for the runs to ``out`` (atomically), where the labels
     are ``labels`` (one per run) or the runs' names.
 
+    With ``update``, the runs already in ``out`` stay, except those whose label is given again: a
+    study whose run folders are gone (they live on one machine) gains its new runs one by one.
+
     Raises:
-        ParameterError: a folder is not a run, the labels do not match the runs one to one, or two
-            runs get the same label.
+        ParameterError: a folder is not a run, the labels do not match the runs one to one, two
+            runs get the same label, or ``out`` (with ``update``) is not a results file.
     """
     if labels and len(labels) != len(run_dirs):
         raise ParameterError(f"{len(labels)} labels for {len(run_dirs)} runs: give one --label per run, or none")
@@ -95,7 +98,19 @@ def write_results(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
         raise ParameterError(f"two runs share a label ({', '.join(sorted({k for k in keys if keys.count(k) > 1}))}); "
                              "give each run its own --label")
     out = Path(out)
+    runs = _existing_runs(out) if update and out.exists() else {}
+    runs.update(zip(keys, records))
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
-        tmp.write_text(json.dumps({"runs": dict(zip(keys, records))}, indent=1) + "\n")
+        tmp.write_text(json.dumps({"runs": runs}, indent=1) + "\n")
     return out
+
+
+def _existing_runs(path: Path) -> dict[str, Any]:
+    try:
+        runs = json.loads(path.read_text())["runs"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ParameterError(f"{path}: not a results file to update ({type(error).__name__}: {error})") from None
+    if not isinstance(runs, dict):
+        raise ParameterError(f"{path}: not a results file to update (\"runs\" is not an object)")
+    return runs

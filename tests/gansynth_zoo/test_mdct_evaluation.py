@@ -88,6 +88,9 @@ def test_every_checkpoint_kept_is_scored_for_the_learning_curve(run):
     records = [json.loads(line) for line in (run_dir / "metric-mdct.jsonl").read_text().splitlines()[before:]]
     assert [r["checkpoint"] for r in records] == ["ckpt-00000001.pt (step 1)", "generator.pt (step 1)"]
     assert records[0]["tonality"] == records[1]["tonality"]  # the checkpoint's EMA generator is generator.pt's
+    chosen = CliRunner().invoke(main, ["select", str(run_dir), "--by", "mdct.fd"])  # as make train-mp3net
+    assert chosen.exit_code == 0, chosen.output
+    assert json.loads((run_dir / "selection.json").read_text())["candidates"] == [[1, records[0]["fd"]]]
 
 
 def test_band_statistics_embed_level_and_movement_per_band():

@@ -36,5 +36,11 @@ def test_results_keep_config_metrics_time_over_sittings_and_critic_gap(tmp_path)
     assert same.exit_code != 0 and "two runs share a label (tiny)" in same.output
     unlabelled = CliRunner().invoke(main, ["results", str(run), "--label", "a", "--label", "b", "--out", str(out)])
     assert unlabelled.exit_code != 0 and "2 labels for 1 runs" in unlabelled.output
+    added = CliRunner().invoke(main, ["results", str(run), "--label", "c", "--out", str(out), "--update"])
+    assert added.exit_code == 0, added.output
+    assert list(json.loads(out.read_text())["runs"]) == ["a", "b", "c"]  # a and b kept, c added
+    (tmp_path / "other.json").write_text('{"something": 1}\n')
+    broken = CliRunner().invoke(main, ["results", str(run), "--out", str(tmp_path / "other.json"), "--update"])
+    assert broken.exit_code != 0 and "other.json: not a results file to update (KeyError" in broken.output
     not_a_run = CliRunner().invoke(main, ["results", str(tmp_path), "--out", str(out)])
     assert not_a_run.exit_code != 0 and "not a run folder (no config.json)" in not_a_run.output
