@@ -10,7 +10,9 @@ docs/results.md and of the report (``report/``) are built from ``docs/results/da
   training's sittings (a resumed run restarts both counters), or ``None`` for a folder without
   ``metrics.jsonl`` (a pretrained generator);
 - ``critic``: ``[step, score/real - score/fake]`` at every logged step, the critic's real-minus-
-  generated gap.
+  generated gap;
+- ``selection``: which checkpoint the run ships, when ``gansynth-zoo select`` chose it (its
+  ``selection.json``), else ``None``.
 
 Records are keyed by a label (``--label``, default the run's ``name``), so a results file reads as
 ``data["runs"]["P"]["metrics"]["mdct"][-1]["fd"]``.
@@ -75,6 +77,8 @@ def run_record(run_dir: str | os.PathLike) -> dict[str, Any]:
         "metrics": metrics,
         "training": _training(log) if log else None,
         "critic": [[r["step"], r["score/real"] - r["score/fake"]] for r in log if "score/real" in r],
+        "selection": json.loads(selection.read_text()) if (selection := run_dir / "selection.json").is_file()
+        else None,
     }
 
 

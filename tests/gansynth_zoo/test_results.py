@@ -27,6 +27,7 @@ def test_results_keep_config_metrics_time_over_sittings_and_critic_gap(tmp_path)
     sittings = log[1]["wall_seconds"] + log[3]["wall_seconds"]
     assert record["training"]["wall_seconds"] == pytest.approx(sittings, abs=1e-3)
     assert record["critic"] == [[r["step"], r["score/real"] - r["score/fake"]] for r in log]
+    assert record["selection"] is None  # no checkpoint chosen by gansynth-zoo select
 
     out = tmp_path / "results" / "tiny.json"
     done = CliRunner().invoke(main, ["results", str(run), str(run), "--label", "a", "--label", "b", "--out", str(out)])

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from audiofeat.exceptions import ParameterError
 from gansynth_zoo.cli import main
 from gansynth_zoo.config import load_config
+from gansynth_zoo.tools.results import run_record
 from gansynth_zoo.tools.selection import select_checkpoint
 from gansynth_zoo.training.checkpoint import load_checkpoint
 from gansynth_zoo.training.run import run_training
@@ -50,6 +51,7 @@ def test_the_lowest_scoring_checkpoint_becomes_generator_pt(run):
     assert json.loads((run / "selection.json").read_text()) == {
         "metric": "digits.fd", "highest": False, "checkpoint": "ckpt-00000003.pt", "step": 3, "value": 1.0,
         "candidates": [[2, 3.0], [3, 1.0], [4, 2.0]]}
+    assert run_record(run)["selection"]["step"] == 3  # the results file keeps which checkpoint shipped
     sampled = CliRunner().invoke(main, ["sample", str(run), "--n", "1", "--out", str(run / "samples")])
     assert sampled.exit_code == 0, sampled.output  # the selected generator is what sample uses
 
