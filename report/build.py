@@ -302,6 +302,14 @@ def study(b: Builder) -> None:
     b.macro("studyRealEmbedding", f"{real['pairwise_embedding_real']:.3f}")
     seeds = sorted({len(ms) for ms in by_weight.values()})
     b.macro("studySeeds", "--".join(str(s) for s in (seeds[0], seeds[-1])) if len(seeds) > 1 else str(seeds[0]))
+    weights = {"Zero": 0.0, "Tuned": next(w for w in by_weight if w not in (0.0, 1.0)), "One": 1.0}
+    b.macro("studyTunedWeight", f"{weights['Tuned']:g}")
+    for name, w in weights.items():
+        ms = by_weight[w]
+        b.macro(f"studyFd{name}", f"{statistics.fmean(m['frechet_distance'] for m in ms):.3f}")
+        b.macro(f"studyAcc{name}", f"{100 * statistics.fmean(m['conditional_accuracy'] for m in ms):.2f}")
+        b.macro(f"studyPix{name}", f"{statistics.fmean(m['pairwise_pixels'] for m in ms):.3f}")
+        b.macro(f"studySeeds{name}", str(len(ms)))
 
     def draw(figure: Figure) -> None:
         ax = figure.subplots()
@@ -350,6 +358,13 @@ def mp3net(b: Builder) -> None:
     best = min(meeting or curve, key=lambda m: m["fd"])
     b.macro("mpFinalFD", f"{curve[-1]['fd']:.1f}")
     b.macro("mpFinalMeets", "meets" if _meets(curve[-1]) else "does not meet")
+    if main["selection"] is None:
+        raise click.ClickException("mp3net.json: make-train-mp3net records no shipped checkpoint (gansynth-zoo "
+                                   "select RUN --by mdct.fd, then gansynth-zoo results)")
+    shipped = {m["step"]: m for m in curve}[main["selection"]["step"]]
+    b.macro("mpShippedStep", thousands(shipped["step"]))
+    b.macro("mpShippedFD", f"{shipped['fd']:.1f}")
+    b.macro("mpShippedMeets", "meets" if _meets(shipped) else "does not meet")
     first = curve[0]
     b.macro("mpRealLevelStd", f"{first['rms_dbfs_real_std']:.1f}")
     b.macro("mpRealTonality", f"{first['tonality_real']:.2f}")
