@@ -311,8 +311,9 @@ def _wait_for_parts(parts: Path, count: int, process: subprocess.Popen, timeout:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_extraction_leaves_no_corrupt_output_and_resumes(tmp_path, sig):
     root = tmp_path / "data"
-    # enough files that the signal, sent once 5 parts exist, lands mid-way even on a loaded machine
-    # (with 240 files and 10 parts the extraction once finished first while other jobs ran)
+    # enough files that the signal, sent once 5 parts exist, lands mid-way even on a loaded machine.
+    # An extraction that "finished before the signal" was once a lost interrupt: a Ctrl-C landing in
+    # soundfile's read callback was swallowed (test_io's test_ctrl_c_during_a_read_...)
     write_oneshots(root, OneShotsConfig(per_subclass=120, duration=0.2, subclasses=SUBCLASSES))
     total = 120 * len(SUBCLASSES)
     config = tmp_path / "f.toml"
