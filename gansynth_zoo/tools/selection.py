@@ -19,6 +19,7 @@ from typing import Any
 
 from audiofeat._files import atomic_path
 from audiofeat.exceptions import ParameterError
+from gansynth_zoo.tools.results import read_run
 from gansynth_zoo.training.checkpoint import load_checkpoint, save_atomic
 
 __all__ = ["select_checkpoint"]
@@ -26,15 +27,13 @@ __all__ = ["select_checkpoint"]
 
 def _scored_checkpoints(run_dir: Path, kind: str, field: str) -> dict[str, dict[str, Any]]:
     """The newest record of each checkpoint file still in the run folder, by file name."""
-    path = run_dir / f"metric-{kind}.jsonl"
-    if not path.is_file():
+    records = read_run(run_dir)[1].get(kind)
+    if records is None:
         raise ParameterError(f"{run_dir}: no metric-{kind}.jsonl; score the checkpoints first with "
                              f"`gansynth-zoo evaluate {run_dir} --checkpoints`")
+    path = run_dir / f"metric-{kind}.jsonl"
     scored: dict[str, dict[str, Any]] = {}
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        record = json.loads(line)
+    for record in records:
         name = str(record.get("checkpoint", "")).split(" ")[0]
         if not name.startswith("ckpt-") or not (run_dir / name).is_file():
             continue  # generator.pt's records, and checkpoints pruned since they were scored
