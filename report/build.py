@@ -35,7 +35,8 @@ BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 #: results file -> the command that writes it (for the error when it is missing)
 WRITERS = {
     **{name: f"gansynth-zoo results RUN ... --out docs/results/data/{name}"
-       for name in ("mnist.json", "cgan.json", "mp3net.json", "mp3net-ablation.json", "study-mnist.json")},
+       for name in ("mnist.json", "cgan.json", "mp3net.json", "mp3net-ablation.json", "study-mnist.json",
+                     "study-oneshots.json")},
     "psychoacoustic.json": "audiofeat psycho-report --json FILES > docs/results/data/psychoacoustic.json",
     "mdct-excerpt.npz": "python report/mdct_excerpt.py AUDIO --out docs/results/data/mdct-excerpt.npz",
     "cgan-spectrograms.npz": "python report/real_vs_generated.py RUN --category ... --arrays "
@@ -280,46 +281,73 @@ def cgan(b: Builder) -> None:
     b.figure("cgan", draw, (7.0, 2.0))
 
 
-def study(b: Builder) -> None:
-    runs = b.load("study-mnist.json")["runs"].values()
+def _by_weight(runs: Any, metric: str) -> dict[float, list[dict]]:
+    """The last ``metric`` record of each study run, grouped by its mode-seeking weight."""
     by_weight: dict[float, list[dict]] = {}
-    for run in runs:
-        if run["metrics"].get("digits"):
-            by_weight.setdefault(run["config"]["loss"]["mode_seeking"], []).append(run["metrics"]["digits"][-1])
-    fields = [("conditional_accuracy", 100, "{:.2f}"), ("frechet_distance", 1, "{:.3f}"),
-              ("pairwise_pixels", 1, "{:.3f}"), ("pairwise_embedding", 1, "{:.3f}"), ("ndb_k", 1, "{:.2f}")]
+    for run in runs.values():
+        if run["metrics"].get(metric):
+            by_weight.setdefault(run["config"]["loss"]["mode_seeking"], []).append(run["metrics"][metric][-1])
+    return dict(sorted(by_weight.items()))
 
-    def cell(values: list[float], scale: float, fmt: str) -> str:
-        mean = fmt.format(scale * statistics.fmean(values))
-        return mean + (f" $\\pm$ {fmt.format(scale * statistics.stdev(values))}" if len(values) > 1 else "")
 
-    rows = [[f"{w:g}", str(len(ms)), *[cell([m[f] for m in ms], s, fmt) for f, s, fmt in fields]]
-            for w, ms in sorted(by_weight.items())]
-    real = next(iter(by_weight.values()))[0]
-    b.table("study", ["$\\lambda_{ms}$", "seeds", "acc.\\ \\%", "FD", "pairwise px", "pairwise emb.", "NDB/$K$"],
-            rows, "rrlllll")
-    b.macro("studyRealPixels", f"{real['pairwise_pixels_real']:.3f}")
-    b.macro("studyRealEmbedding", f"{real['pairwise_embedding_real']:.3f}")
-    seeds = sorted({len(ms) for ms in by_weight.values()})
-    b.macro("studySeeds", "--".join(str(s) for s in (seeds[0], seeds[-1])) if len(seeds) > 1 else str(seeds[0]))
+def _mean_std(values: list[float], scale: float = 1, fmt: str = "{:.3f}") -> str:
+    mean = fmt.format(scale * statistics.fmean(values))
+    return mean + (f" $\\pm$ {fmt.format(scale * statistics.stdev(values))}" if len(values) > 1 else "")
+
+
+def _study_macros(b: Builder, prefix: str, by_weight: dict[float, list[dict]], diversity: str) -> None:
+    """``PREFIX{Fd,Acc,Div,Seeds}{Zero,Tuned,One}`` and ``PREFIXTunedWeight``: the study's means."""
     weights = {"Zero": 0.0, "Tuned": next(w for w in by_weight if w not in (0.0, 1.0)), "One": 1.0}
-    b.macro("studyTunedWeight", f"{weights['Tuned']:g}")
+    b.macro(f"{prefix}TunedWeight", f"{weights['Tuned']:g}")
     for name, w in weights.items():
         ms = by_weight[w]
-        b.macro(f"studyFd{name}", f"{statistics.fmean(m['frechet_distance'] for m in ms):.3f}")
-        b.macro(f"studyAcc{name}", f"{100 * statistics.fmean(m['conditional_accuracy'] for m in ms):.2f}")
-        b.macro(f"studyPix{name}", f"{statistics.fmean(m['pairwise_pixels'] for m in ms):.3f}")
-        b.macro(f"studySeeds{name}", str(len(ms)))
+        b.macro(f"{prefix}Fd{name}", f"{statistics.fmean(m['frechet_distance'] for m in ms):.3f}")
+        b.macro(f"{prefix}Acc{name}", f"{100 * statistics.fmean(m['conditional_accuracy'] for m in ms):.2f}")
+        b.macro(f"{prefix}Div{name}", f"{statistics.fmean(m[diversity] for m in ms):.3f}")
+        b.macro(f"{prefix}Seeds{name}", str(len(ms)))
+
+
+def study(b: Builder) -> None:
+    digits = _by_weight(b.load("study-mnist.json")["runs"], "digits")
+    audio = _by_weight(b.load("study-oneshots.json")["runs"], "audio")
+    fields = [("conditional_accuracy", 100, "{:.2f}"), ("frechet_distance", 1, "{:.3f}"),
+              ("pairwise_pixels", 1, "{:.3f}"), ("pairwise_embedding", 1, "{:.3f}"), ("ndb_k", 1, "{:.2f}")]
+    rows = [[f"{w:g}", str(len(ms)), *[_mean_std([m[f] for m in ms], s, fmt) for f, s, fmt in fields]]
+            for w, ms in digits.items()]
+    b.table("study", ["$\\lambda_{ms}$", "seeds", "acc.\\ \\%", "FD", "pairwise px", "pairwise emb.", "NDB/$K$"],
+            rows, "rrlllll")
+    fields = [("conditional_accuracy", 100, "{:.1f}"), ("class_accuracy", 100, "{:.1f}"),
+              ("frechet_distance", 1, "{:.1f}"), ("pairwise_log_mag", 1, "{:.3f}"),
+              ("pairwise_embedding", 1, "{:.3f}"), ("ndb_k", 1, "{:.2f}")]
+    rows = [[f"{w:g}", str(len(ms)), *[_mean_std([m[f] for m in ms], s, fmt) for f, s, fmt in fields]]
+            for w, ms in audio.items()]
+    b.table("study-audio", ["$\\lambda_{ms}$", "seeds", "subclass \\%", "class \\%", "FD",
+                            "pairwise log-mag", "pairwise emb.", "NDB/$K$"], rows, "rrllllll")
+    real = next(iter(digits.values()))[0]
+    b.macro("studyRealPixels", f"{real['pairwise_pixels_real']:.3f}")
+    b.macro("studyRealEmbedding", f"{real['pairwise_embedding_real']:.3f}")
+    seeds = sorted({len(ms) for ms in digits.values()})
+    b.macro("studySeeds", "--".join(str(s) for s in (seeds[0], seeds[-1])) if len(seeds) > 1 else str(seeds[0]))
+    _study_macros(b, "study", digits, "pairwise_pixels")
+    real_audio = next(iter(audio.values()))
+    b.macro("studyAudioRealLogMag", f"{statistics.fmean(m['pairwise_log_mag_real'] for m in real_audio):.3f}")
+    b.macro("studyAudioRealEmbedding", f"{statistics.fmean(m['pairwise_embedding_real'] for m in real_audio):.3f}")
+    b.macro("studyAudioRealAcc", f"{100 * statistics.fmean(m['conditional_accuracy_real'] for m in real_audio):.1f}")
+    b.macro("studyAudioSteps", thousands(next(iter(audio.values()))[0]["step"]))
+    _study_macros(b, "studyAudio", audio, "pairwise_log_mag")
 
     def draw(figure: Figure) -> None:
-        ax = figure.subplots()
-        for w, ms in sorted(by_weight.items()):
-            ax.scatter([m["pairwise_embedding"] for m in ms], [m["frechet_distance"] for m in ms],
-                       label=f"$\\lambda$ = {w:g}")
-        ax.axvline(real["pairwise_embedding_real"], color="0.5", linestyle="--", linewidth=0.8)
-        ax.set_xlabel("within-digit diversity (embedding)")
-        ax.set_ylabel("FD")
-        ax.legend(fontsize=7)
+        axes = figure.subplots(1, 2)
+        for ax, by_weight, title in ((axes[0], digits, "cDCGAN, MNIST"), (axes[1], audio, "one-shots")):
+            for w, ms in by_weight.items():
+                ax.scatter([m["pairwise_embedding"] / m["pairwise_embedding_real"] for m in ms],
+                           [m["frechet_distance"] for m in ms], s=10, label=f"$\\lambda$ = {w:g}")
+            ax.axvline(1, color="0.5", linestyle="--", linewidth=0.8)
+            ax.set_title(title, fontsize=7)
+            ax.set_xlabel("within-label diversity / real", fontsize=7)
+            ax.tick_params(labelsize=6)
+        axes[0].set_ylabel("FD", fontsize=7)
+        axes[1].legend(fontsize=6)
 
     b.figure("study", draw, (3.4, 2.0))
 
