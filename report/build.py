@@ -295,6 +295,12 @@ def _mean_std(values: list[float], scale: float = 1, fmt: str = "{:.3f}") -> str
     return mean + (f" $\\pm$ {fmt.format(scale * statistics.stdev(values))}" if len(values) > 1 else "")
 
 
+def _study_rows(by_weight: dict[float, list[dict]], fields: list[tuple[str, float, str]]) -> list[list[str]]:
+    """One table row per weight: the weight, the number of seeds and each field's mean ± std."""
+    return [[f"{w:g}", str(len(ms)), *[_mean_std([m[f] for m in ms], s, fmt) for f, s, fmt in fields]]
+            for w, ms in by_weight.items()]
+
+
 def _study_macros(b: Builder, prefix: str, by_weight: dict[float, list[dict]], diversity: str) -> None:
     """``PREFIX{Fd,Acc,Div,Seeds}{Zero,Tuned,One}`` and ``PREFIXTunedWeight``: the study's means."""
     weights = {"Zero": 0.0, "Tuned": next(w for w in by_weight if w not in (0.0, 1.0)), "One": 1.0}
@@ -312,17 +318,13 @@ def study(b: Builder) -> None:
     audio = _by_weight(b.load("study-oneshots.json")["runs"], "audio")
     fields = [("conditional_accuracy", 100, "{:.2f}"), ("frechet_distance", 1, "{:.3f}"),
               ("pairwise_pixels", 1, "{:.3f}"), ("pairwise_embedding", 1, "{:.3f}"), ("ndb_k", 1, "{:.2f}")]
-    rows = [[f"{w:g}", str(len(ms)), *[_mean_std([m[f] for m in ms], s, fmt) for f, s, fmt in fields]]
-            for w, ms in digits.items()]
     b.table("study", ["$\\lambda_{ms}$", "seeds", "acc.\\ \\%", "FD", "pairwise px", "pairwise emb.", "NDB/$K$"],
-            rows, "rrlllll")
+            _study_rows(digits, fields), "rrlllll")
     fields = [("conditional_accuracy", 100, "{:.1f}"), ("class_accuracy", 100, "{:.1f}"),
               ("frechet_distance", 1, "{:.1f}"), ("pairwise_log_mag", 1, "{:.3f}"),
               ("pairwise_embedding", 1, "{:.3f}"), ("ndb_k", 1, "{:.2f}")]
-    rows = [[f"{w:g}", str(len(ms)), *[_mean_std([m[f] for m in ms], s, fmt) for f, s, fmt in fields]]
-            for w, ms in audio.items()]
     b.table("study-audio", ["$\\lambda_{ms}$", "seeds", "subclass \\%", "class \\%", "FD",
-                            "pairwise log-mag", "pairwise emb.", "NDB/$K$"], rows, "rrllllll")
+                            "pairwise log-mag", "pairwise emb.", "NDB/$K$"], _study_rows(audio, fields), "rrllllll")
     real = next(iter(digits.values()))[0]
     b.macro("studyRealPixels", f"{real['pairwise_pixels_real']:.3f}")
     b.macro("studyRealEmbedding", f"{real['pairwise_embedding_real']:.3f}")
@@ -333,7 +335,7 @@ def study(b: Builder) -> None:
     b.macro("studyAudioRealLogMag", f"{statistics.fmean(m['pairwise_log_mag_real'] for m in real_audio):.3f}")
     b.macro("studyAudioRealEmbedding", f"{statistics.fmean(m['pairwise_embedding_real'] for m in real_audio):.3f}")
     b.macro("studyAudioRealAcc", f"{100 * statistics.fmean(m['conditional_accuracy_real'] for m in real_audio):.1f}")
-    b.macro("studyAudioSteps", thousands(next(iter(audio.values()))[0]["step"]))
+    b.macro("studyAudioSteps", thousands(real_audio[0]["step"]))
     _study_macros(b, "studyAudio", audio, "pairwise_log_mag")
 
     def draw(figure: Figure) -> None:
